@@ -1,0 +1,125 @@
+"""Run-time helpers shared by every chapter: fast mode, seeding, progress bars.
+
+Explained in the chapter *Introduction* (``book/intro.md``), section "Running the book".
+
+Fast mode
+---------
+The book's chapters train real models on real data. A full run shows the results the text
+discusses; the test suite runs the same chapters in *fast mode*, with fewer epochs, samples and
+repeats, so that it stays within its time budget. Fast mode is on when the environment variable
+``FAIRNOTES_FAST`` is ``1`` (or ``true``/``yes``/``on``). Chapters never test the variable
+themselves: they ask :func:`scale` for every size that fast mode shrinks, in the spirit of GPflow's
+``reduce_in_tests``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from typing import Iterable, TypeVar
+
+import numpy as np
+
+__all__ = ["is_fast", "scale", "seed_everything", "progress", "progress_enabled"]
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"environment variable {name}={raw!r} is not a boolean: use 1/0, true/false, yes/no or on/off"
+    )
+
+
+def is_fast() -> bool:
+    """Whether fast mode is on (``FAIRNOTES_FAST=1``). See the chapter *Introduction*."""
+    return _flag("FAIRNOTES_FAST", False)
+
+
+def scale(full: T, fast: T) -> T:
+    """Return ``fast`` in fast mode and ``full`` otherwise.
+
+    Chapters call this for every epoch count, sample count, number of inducing points or
+    repeats, e.g. ``epochs = scale(full=20, fast=2)``. See the chapter *Introduction*.
+    """
+    return fast if is_fast() else full
+
+
+def progress_enabled() -> bool:
+    """Whether progress bars are shown.
+
+    Off in fast mode and when ``FAIRNOTES_PROGRESS=0``; ``FAIRNOTES_PROGRESS=1`` forces them on.
+    """
+    if "FAIRNOTES_PROGRESS" in os.environ:
+        return _flag("FAIRNOTES_PROGRESS", True)
+    return not is_fast()
+
+
+def progress(iterable: Iterable[T] | None = None, *, disable: bool | None = None, **kwargs):
+    """A tqdm progress bar that fast mode (or ``FAIRNOTES_PROGRESS=0``) silences.
+
+    ``disable=True``/``False`` overrides the environment. Extra keyword arguments go to tqdm.
+    """
+    from tqdm.auto import tqdm
+
+    if disable is None:
+        disable = not progress_enabled()
+    kwargs.setdefault("leave", False)
+    kwargs.setdefault("mininterval", 1.0)
+    return tqdm(iterable, disable=disable, **kwargs)
+
+
+def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | None = None) -> dict:
+    """Seed Python's ``random``, numpy, torch and TensorFlow with one integer.
+
+    Every chapter calls this once at the top so that the same run gives the same numbers.
+    ``torch`` and ``tensorflow`` default to "seed it if it is installed"; pass ``False`` to skip
+    one (importing TensorFlow costs a few seconds). torch is also set to deterministic
+    algorithms where that is possible on the CPU. Returns which frameworks were seeded.
+
+    See the chapter *Introduction*, section "Running the book".
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    seeded = {"random": True, "numpy": True, "torch": False, "tensorflow": False}
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+    if torch is None or torch:
+        try:
+            import torch as _torch
+        except ImportError:
+            if torch:
+                raise
+        else:
+            _torch.manual_seed(seed)
+            seeded["torch"] = True
+    if tensorflow is None or tensorflow:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            import tensorflow as _tf
+        except ImportError:
+            if tensorflow:
+                raise
+        else:
+            _tf.random.set_seed(seed)
+            seeded["tensorflow"] = True
+    return seeded
+
+
+def loaded_frameworks() -> list[str]:
+    """Names of the heavy frameworks currently imported (used to check ``import fairnotes`` stays light)."""
+    return [m for m in ("torch", "tensorflow", "gpflow") if m in sys.modules]
