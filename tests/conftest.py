@@ -17,7 +17,6 @@ from pathlib import Path
 os.environ["FAIRNOTES_FAST"] = "1"
 os.environ.setdefault("FAIRNOTES_PROGRESS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = Path(__file__).resolve().parent / "_notebooks"

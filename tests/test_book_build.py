@@ -1,0 +1,107 @@
+"""The whole book builds strictly, and renders in a real browser.
+
+The build runs every chapter again (in fast mode, as the rest of the suite) with
+``jupyter-book build -W -n --keep-going``: any warning (a broken reference, a missing citation,
+an unknown glossary term, a cell error) fails it. The browser test opens the built pages in
+headless Chromium and checks what a reader sees.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    if "FAIRNOTES_CHAPTERS" in os.environ:
+        pytest.skip("a subset of chapters was asked for; the book build needs them all")
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going",
+           "--path-output", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    log = run.stdout + run.stderr
+    warnings = [l for l in log.splitlines() if "WARNING" in l or "ERROR" in l]
+    assert run.returncode == 0, "strict build failed:\n" + "\n".join(warnings[-40:] or log.splitlines()[-40:])
+    html = out / "_build" / "html"
+    assert (html / "index.html").exists()
+    return html
+
+
+def test_strict_build_has_every_chapter(built_book):
+    from conftest import toc_files
+
+    for entry in toc_files():
+        page = built_book / (entry.removesuffix(".md") + ".html")
+        assert page.exists(), f"no HTML page for {entry}"
+
+
+def test_solutions_are_collapsed_and_executed(built_book):
+    page = (built_book / "book" / "data.html").read_text()
+    assert page.count('class="solution') >= 3
+    assert "dropdown" in page
+
+
+def _chromium():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium and chromium-driver (see .ci/run)")
+        pytest.skip("headless Chromium is not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--window-size=1400,1000"):
+        opts.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+def test_pages_render_in_a_browser(built_book):
+    from selenium.webdriver.common.by import By
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser = _chromium()
+    try:
+        browser.get((built_book / "index.html").as_uri())
+        browser.save_screenshot(str(SCREENSHOTS / "home.png"))
+        toc = browser.find_elements(By.CSS_SELECTOR, "nav.bd-docs-nav a.reference")
+        assert len(toc) >= 3, "the table of contents did not render"
+        search = browser.find_elements(By.CSS_SELECTOR, "form.bd-search input, .search-button-field, button.search-button__button")
+        assert search, "no search box"
+
+        browser.get((built_book / "book" / "data.html").as_uri())
+        browser.save_screenshot(str(SCREENSHOTS / "data.png"))
+        images = browser.find_elements(By.CSS_SELECTOR, ".cell_output img")
+        assert images, "the data chapter shows no figure"
+        loaded = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.cell_output img'))"
+            ".filter(i => i.complete && i.naturalWidth > 100).length")
+        assert loaded == len(images), f"only {loaded} of {len(images)} figures loaded"
+        assert browser.find_elements(By.CSS_SELECTOR, "table"), "no table rendered"
+        # MathJax is served from the book itself (_ext/local_mathjax.py), so maths renders offline
+        import time
+
+        for _ in range(20):
+            if browser.find_elements(By.CSS_SELECTOR, "mjx-container"):
+                break
+            time.sleep(0.25)
+        assert browser.find_elements(By.CSS_SELECTOR, "mjx-container"), "the maths did not render (MathJax not loaded)"
+    finally:
+        browser.quit()

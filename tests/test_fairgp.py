@@ -1,0 +1,238 @@
+"""Tests of fairnotes.target_labels (numpy) and fairnotes.fairgp (GPflow): issue #5.
+
+Fast: the GPflow tests use a few hundred synthetic rows and finish in well under a minute.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fairnotes import target_labels as tl
+
+BASE_RATES = [0.05, 0.1145, 0.3171, 0.4878, 0.5, 0.9]
+TARGETS = [0.02, 0.1, 0.2158, 0.3, 0.5, 0.7, 0.95]
+
+
+# ---------------------------------------------------------------- the parameters (numpy only)
+
+def _constraint_holds(pr, P, t=None, tpr=None, tnr=None):
+    """Check Eq. 12 and Bayes' rule directly from the joint distribution the parameters define."""
+    rates = tl.implied_rates(pr, P)
+    for g in (0, 1):
+        a, b = P[g, 1], P[g, 0]
+        t_g = rates["t"][g]
+        # the marginal of y must be the biased acceptance rate: P(y=1|s) = a t + b (1 - t)
+        np.testing.assert_allclose(a * t_g + b * (1 - t_g), pr[g], atol=1e-12)
+        # Eq. 12
+        np.testing.assert_allclose(
+            rates["TPR*"][g] * pr[g] + (1 - rates["TNR*"][g]) * (1 - pr[g]), t_g, atol=1e-12)
+        if t is not None:
+            np.testing.assert_allclose(t_g, t[g], atol=1e-10)
+        if tpr is not None:
+            np.testing.assert_allclose(rates["TPR*"][g], tpr[g], atol=1e-10)
+        if tnr is not None:
+            np.testing.assert_allclose(rates["TNR*"][g], tnr[g], atol=1e-10)
+
+
+@pytest.mark.parametrize("pr0,pr1", [(a, b) for a, b in itertools.product(BASE_RATES, BASE_RATES) if a != b])
+def test_parity_parameters_are_probabilities_and_satisfy_the_constraint(pr0, pr1):
+    pr = np.array([pr0, pr1])
+    for t in TARGETS + ["mean", "min", "max"]:
+        P = tl.parity_parameters(pr, t)
+        assert P.shape == (2, 2)
+        assert np.all((P >= 0) & (P <= 1)), (pr, t, P)
+        target = tl.parity_target(pr, t)
+        rates = tl.implied_rates(pr, P)
+        _constraint_holds(pr, P, t=[target, target])
+        # Section 3.1: the biased TPR/TNR are maximised -- one of them is 1 in each group
+        for g in (0, 1):
+            assert max(rates["TPR*"][g], rates["TNR*"][g]) == pytest.approx(1.0)
+            if target > pr[g]:
+                assert P[g, 0] == 0.0  # no extra negative labels where the rate must rise
+            elif target < pr[g]:
+                assert P[g, 1] == pytest.approx(1.0)
+
+
+def test_parity_parameters_by_hand():
+    # Adult-sex base rates from the authors' notes; mean target t = 0.2158
+    pr = [0.1145, 0.3171]
+    t = (0.1145 + 0.3171) / 2
+    P = tl.parity_parameters(pr, "mean")
+    expected = np.array([[0.0, 0.1145 / t], [(0.3171 - t) / (1 - t), 1.0]])
+    np.testing.assert_allclose(P, expected, rtol=1e-12)
+
+
+def test_opportunity_parameters_grid():
+    for pr0, pr1, tpr, tnr in itertools.product([0.1, 0.3833, 0.4878, 0.8], [0.2, 0.4773],
+                                                [0.6, 0.7, 0.8, 0.9, 1.0], [0.5, 0.7, 0.9, 1.0]):
+        pr = np.array([pr0, pr1])
+        P = tl.opportunity_parameters(pr, tpr, tnr)
+        assert np.all((P >= 0) & (P <= 1))
+        t = tpr * pr + (1 - tnr) * (1 - pr)
+        if tpr == 1 and tnr == 1:
+            np.testing.assert_array_equal(P, tl.identity_parameters())
+            continue
+        _constraint_holds(pr, P, t=t, tpr=[tpr, tpr], tnr=[tnr, tnr])
+
+
+def test_target_helpers():
+    pr = {0: 0.2, 1: 0.4}
+    assert tl.parity_target(pr, "mean") == pytest.approx(0.3)
+    assert tl.parity_target(pr, "min") == pytest.approx(0.2)
+    assert tl.parity_target(pr, "max") == pytest.approx(0.4)
+    assert tl.parity_target(pr, 0.25) == 0.25
+    np.testing.assert_allclose(tl.parity_parameters(pr, "min")[0], [0.0, 1.0])  # group 0 already there
+    assert tl.opportunity_tnr_target({0: 0.72, 1: 0.83}) == 0.72
+    assert tl.opportunity_tpr_target([0.63, 0.41]) == 0.63
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tl.parity_parameters([0.2, 0.4], 0.0),
+    lambda: tl.parity_parameters([0.2, 0.4], 1.0),
+    lambda: tl.parity_parameters([0.2, 0.4], 1.5),
+    lambda: tl.parity_parameters([0.2, 0.4], "median"),
+    lambda: tl.parity_parameters([0.0, 0.4], 0.3),
+    lambda: tl.parity_parameters([0.2, 1.0], 0.3),
+    lambda: tl.parity_parameters([0.2, 0.4, 0.5], 0.3),
+    lambda: tl.opportunity_parameters([0.2, 0.4], 0.0, 1.0),   # t_s = 0
+    lambda: tl.opportunity_parameters([0.2, 0.4], 1.2, 0.8),
+    lambda: tl.opportunity_parameters([1.0, 0.4], 0.8, 0.8),
+])
+def test_impossible_requests_raise(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_target_labels_module_is_light():
+    code = ("import sys, fairnotes.target_labels; "
+            "print(','.join(m for m in ('tensorflow', 'gpflow', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+# ---------------------------------------------------------------- the likelihood (GPflow)
+
+gpflow = pytest.importorskip("gpflow")
+tf = pytest.importorskip("tensorflow")
+fg = pytest.importorskip("fairnotes.fairgp")
+
+
+def _toy(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    s = (rng.random(n) < 0.5).astype(int)
+    x = rng.normal(size=(n, 2))
+    x[:, 1] = 0.5 * x[:, 1] + 1.5 * s  # a proxy of s, so a model that does not see s can still separate the groups
+    # biased labels: group 0 is labelled positive less often
+    logit = 2.0 * x[:, 0] + 1.0 * x[:, 1] - 1.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return x, y, s
+
+
+def _random_q(model, seed=1):
+    rng = np.random.default_rng(seed)
+    m = model.q_mu.shape[0]
+    model.q_mu.assign(rng.normal(size=(m, 1)))
+    L = np.tril(rng.normal(scale=0.3, size=(m, m)))
+    np.fill_diagonal(L, np.abs(np.diag(L)) + 0.2)
+    model.q_sqrt.assign(L[None])
+
+
+def test_identity_parameters_give_bernoulli_elbo_exactly():
+    x, y, s = _toy()
+    Z = x[:20].copy()
+    elbos = []
+    for lik, Y in [(gpflow.likelihoods.Bernoulli(), y[:, None].astype(float)),
+                   (fg.FairGPLikelihood(tl.identity_parameters()), fg.pack_labels(y, s))]:
+        k = gpflow.kernels.SquaredExponential(lengthscales=[0.7, 1.3], variance=1.7)
+        m = gpflow.models.SVGP(k, lik, inducing_variable=Z, num_data=len(y))
+        _random_q(m)
+        elbos.append(m.elbo((tf.constant(x), tf.constant(Y))).numpy())
+    np.testing.assert_allclose(elbos[1], elbos[0], rtol=1e-13)
+    # and a non-identity parameter table changes it (so the comparison can fail)
+    k = gpflow.kernels.SquaredExponential(lengthscales=[0.7, 1.3], variance=1.7)
+    m = gpflow.models.SVGP(k, fg.FairGPLikelihood(tl.parity_parameters([0.3, 0.6], 0.45)),
+                           inducing_variable=Z, num_data=len(y))
+    _random_q(m)
+    assert abs(m.elbo((tf.constant(x), fg.pack_labels(y, s))).numpy() - elbos[0]) > 1e-3
+
+
+def test_likelihood_matches_the_marginal_by_hand_and_s_column_variant():
+    P = tl.parity_parameters([0.2, 0.5], 0.35)
+    F = np.linspace(-4, 4, 9)[:, None]
+    y = np.array([0, 1, 0, 1, 1, 0, 1, 0, 1])
+    s = np.array([0, 0, 1, 1, 0, 1, 1, 0, 1])
+    lik = fg.FairGPLikelihood(P)
+    got = lik.log_prob(tf.zeros((9, 1), tf.float64), tf.constant(F), tf.constant(fg.pack_labels(y, s))).numpy()
+    phi = fg.inv_probit(tf.constant(F[:, 0])).numpy()
+    py1 = P[s, 1] * phi + P[s, 0] * (1 - phi)
+    np.testing.assert_allclose(got, np.log(np.where(y == 1, py1, 1 - py1)), rtol=1e-12)
+    # s as a column of X (that the kernel would not see) gives the same numbers
+    lik_x = fg.FairGPLikelihood(P, s_column=1)
+    X = np.stack([np.zeros(9), s], axis=1).astype(float)
+    got_x = lik_x.log_prob(tf.constant(X), tf.constant(F), tf.constant(y[:, None].astype(float))).numpy()
+    np.testing.assert_allclose(got_x, got, rtol=1e-14)
+
+
+def test_likelihood_finite_when_parameters_are_zero():
+    P = np.array([[0.0, 0.4], [0.25, 1.0]])  # zeros and ones: log 0 = -inf inside logsumexp
+    lik = fg.FairGPLikelihood(P)
+    y = np.array([0, 1, 0, 1] * 3)
+    s = np.array([0, 0, 1, 1] * 3)
+    Fmu = tf.Variable(np.repeat([-40.0, 0.0, 40.0], 4)[:, None])
+    Fvar = tf.Variable(np.full((12, 1), 1e-6))
+    with tf.GradientTape() as tape:
+        ve = lik.variational_expectations(tf.zeros((12, 1), tf.float64), Fmu, Fvar,
+                                          tf.constant(fg.pack_labels(y, s)))
+        total = tf.reduce_sum(ve)
+    grads = tape.gradient(total, [Fmu, Fvar])
+    assert np.all(np.isfinite(ve.numpy()))
+    for g in grads:
+        assert np.all(np.isfinite(g.numpy()))
+
+
+def test_fairgp_raises_the_acceptance_rate_toward_the_target():
+    x, y, s = _toy(n=600, seed=3)
+    pr = np.array([y[s == 0].mean(), y[s == 1].mean()])
+    assert pr[0] < pr[1] - 0.15
+    target = pr.mean()
+    kw = dict(num_inducing=20, batch_size=200, steps=250, learning_rate=0.05, seed=0, progress_bar=False)
+    gp = fg.FairGP(None, **kw).fit(x, y, s)
+    fair = fg.FairGP(tl.parity_parameters(pr, "mean"), **kw).fit(x, y, s)
+    rate_gp = gp.predict(x)[s == 0].mean()
+    rate_fair = fair.predict(x)[s == 0].mean()
+    # the unprivileged group's acceptance rate rises toward the target ...
+    assert rate_fair > rate_gp + 0.05, (rate_gp, rate_fair, target)
+    assert abs(rate_fair - target) < abs(rate_gp - target)
+    # ... and the privileged group's falls
+    assert fair.predict(x)[s == 1].mean() < gp.predict(x)[s == 1].mean()
+    hist = fair.history.frame
+    assert list(hist["step"])[-1] == 250 and np.isfinite(hist["elbo"]).all()
+
+
+def test_fairgp_star_needs_s_and_probability_is_differentiable():
+    x, y, s = _toy(n=200, seed=4)
+    clf = fg.FairGP(tl.parity_parameters([0.3, 0.6], "mean"), s_as_input=True, num_inducing=10,
+                    batch_size=100, steps=20, progress_bar=False).fit(x, y, s)
+    with pytest.raises(ValueError):
+        clf.predict(x)
+    p = clf.predict_proba(x, s)
+    assert p.shape == (200,) and np.all((p > 0) & (p < 1))
+    f = clf.proba_function()
+    xt = tf.constant(clf.kernel_inputs(x[:5], s[:5]))
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = f(xt)
+    g = tape.gradient(out, xt).numpy()
+    np.testing.assert_allclose(out.numpy(), p[:5], rtol=1e-10)
+    # central finite difference on the first feature
+    eps = 1e-5
+    d = np.zeros_like(xt.numpy())
+    d[:, 0] = eps
+    fd = (f(xt + d).numpy() - f(xt - d).numpy()) / (2 * eps)
+    np.testing.assert_allclose(g[:, 0], fd, rtol=1e-4, atol=1e-8)
