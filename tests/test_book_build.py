@@ -46,6 +46,18 @@ def test_strict_build_has_every_chapter(built_book):
     for entry in toc_files():
         page = built_book / (entry.removesuffix(".md") + ".html")
         assert page.exists(), f"no HTML page for {entry}"
+    # every notebook chapter can be downloaded as an executed .ipynb (_ext/notebook_download.py)
+    from conftest import notebook_chapters
+    import nbformat
+
+    for path in notebook_chapters():
+        rel = path.relative_to(ROOT).with_suffix("")
+        nb_file = built_book / "_sources" / rel.with_suffix(".ipynb")
+        assert nb_file.exists(), f"no downloadable notebook for {rel}"
+        nb = nbformat.read(nb_file, 4)
+        assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{nb_file.name} has no outputs"
+        html = (built_book / rel.with_suffix(".html")).read_text()
+        assert f"_sources/{rel}.ipynb" in html, f"{rel}.html has no .ipynb download link"
 
 
 def test_solutions_are_collapsed_and_executed(built_book):

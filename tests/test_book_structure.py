@@ -57,3 +57,17 @@ def test_import_fairnotes_is_light():
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import fairnotes loaded {out.stdout.strip()}"
+
+
+def test_every_chapter_follows_the_pattern():
+    """Objectives/prerequisites/time up front; summary, exercises and references at the end."""
+    for path in notebook_chapters():
+        text = path.read_text()
+        name = path.name
+        assert "**Prerequisites.**" in text and "**Time.**" in text, f"{name}: no prerequisites/time box"
+        assert "**You will learn**" in text, f"{name}: no learning objectives"
+        for heading in ("## Summary", "## Exercises", "## References"):
+            assert heading in text, f"{name}: no '{heading}' section"
+        assert text.count("```{exercise}") >= 3, f"{name}: fewer than three exercises"
+        assert text.count("```{solution-start}") == text.count("```{exercise}"), f"{name}: an exercise has no solution"
+        assert "{footbibliography}" in text, f"{name}: no chapter bibliography"

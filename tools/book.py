@@ -91,12 +91,18 @@ def write_notebooks(out_dir: Path, student: bool = False) -> list[Path]:
     return written
 
 
-def build_student(out: Path) -> int:
-    config = (ROOT / "_config.yml").read_text()
+def student_config(config: str) -> str:
+    """The book's ``_config.yml`` text with sphinx-exercise's ``hide_solutions`` switched on."""
     if "hide_solutions" in config:
-        raise SystemExit("_config.yml already sets hide_solutions")
-    config = config.replace("  config:\n", "  config:\n    hide_solutions: true\n", 1)
-    config = config.replace('title: "', 'title: "Student edition. ', 1)
+        raise ValueError("_config.yml already sets hide_solutions")
+    if "\n  config:\n" not in config:
+        raise ValueError("_config.yml has no sphinx.config section to add hide_solutions to")
+    config = config.replace("\n  config:\n", "\n  config:\n    hide_solutions: true\n", 1)
+    return config.replace('title: "', 'title: "Student edition. ', 1)
+
+
+def build_student(out: Path) -> int:
+    config = student_config((ROOT / "_config.yml").read_text())
     with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=ROOT, prefix="_config_student_", delete=False) as fh:
         fh.write(config)
         cfg = Path(fh.name)
