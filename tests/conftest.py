@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 os.environ["FAIRNOTES_FAST"] = "1"
@@ -26,6 +25,19 @@ def toc_files() -> list[str]:
     """Every ``file:`` (and ``root:``) entry of ``_toc.yml``, in order."""
     text = (ROOT / "_toc.yml").read_text()
     return re.findall(r"^\s*(?:-\s*)?(?:file|root):\s*(\S+)\s*$", text, flags=re.M)
+
+
+def appendix_files() -> set[str]:
+    """The ``file:`` entries under the "Appendices" caption of ``_toc.yml``."""
+    out, in_appendix = set(), False
+    for line in (ROOT / "_toc.yml").read_text().splitlines():
+        cap = re.match(r"^\s*-\s*caption:\s*(.+)$", line)
+        if cap:
+            in_appendix = "appendi" in cap.group(1).lower()
+        f = re.match(r"^\s*(?:-\s*)?file:\s*(\S+)\s*$", line)
+        if f and in_appendix:
+            out.add(f.group(1).removesuffix(".md"))
+    return out
 
 
 def is_notebook_chapter(path: Path) -> bool:
@@ -45,9 +57,9 @@ def notebook_chapters() -> list[Path]:
 def pytest_configure(config):
     import jupytext
 
-    if NB_DIR.exists():
-        shutil.rmtree(NB_DIR)
-    NB_DIR.mkdir()
+    # The folder is never emptied (another test session may be running its notebooks from it);
+    # pytest_ignore_collect below makes this session collect only the notebooks it wrote.
+    NB_DIR.mkdir(exist_ok=True)
     only = os.environ.get("FAIRNOTES_CHAPTERS")  # e.g. FAIRNOTES_CHAPTERS=data,sensitivity
     wanted = set(only.split(",")) if only else None
     paths = notebook_chapters()
@@ -57,10 +69,22 @@ def pytest_configure(config):
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise FileNotFoundError(f"FAIRNOTES_CHAPTERS names chapters that do not exist: {missing}")
+    written = set()
     for path in paths:
         nb = jupytext.read(path)
-        jupytext.write(nb, NB_DIR / (path.stem + ".ipynb"))
+        target = NB_DIR / (path.stem + ".ipynb")
+        tmp = NB_DIR / f".{path.stem}.{os.getpid()}.tmp"
+        tmp.write_text(jupytext.writes(nb, fmt="ipynb"))
+        os.replace(tmp, target)  # atomic: a concurrent session never reads half a notebook
+        written.add(target.name)
+    config.fairnotes_written = written
     config.fairnotes_notebooks = set()
+
+
+def pytest_ignore_collect(collection_path, config):
+    if collection_path.suffix == ".ipynb" and collection_path.parent == NB_DIR:
+        return collection_path.name not in getattr(config, "fairnotes_written", set())
+    return None
 
 
 def pytest_collection_modifyitems(session, config, items):

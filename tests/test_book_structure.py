@@ -60,8 +60,15 @@ def test_import_fairnotes_is_light():
 
 
 def test_every_chapter_follows_the_pattern():
-    """Objectives/prerequisites/time up front; summary, exercises and references at the end."""
-    for path in notebook_chapters():
+    """Objectives/prerequisites/time up front; summary, exercises and references at the end.
+
+    Appendices (performance, status, ...) are reference pages, not chapters."""
+    from conftest import appendix_files
+
+    appendices = appendix_files()
+    chapters = [p for p in notebook_chapters() if str(p.relative_to(ROOT).with_suffix("")) not in appendices]
+    assert chapters
+    for path in chapters:
         text = path.read_text()
         name = path.name
         assert "**Prerequisites.**" in text and "**Time.**" in text, f"{name}: no prerequisites/time box"

@@ -5,6 +5,7 @@ Usage, from the repository root::
     python tools/book.py notebooks notebooks/            # every chapter as .ipynb, with solutions
     python tools/book.py notebooks --student notebooks/  # the same without the solutions
     python tools/book.py student                          # the HTML student edition in _build_student/
+    python tools/book.py run book/data.md [-o out.ipynb]  # execute one chapter, report its time
 
 The notebooks are unexecuted (students run them); the chapters' hidden set-up cells are kept.
 The student edition is the same book built from the same sources with sphinx-exercise's
@@ -113,6 +114,24 @@ def build_student(out: Path) -> int:
         cfg.unlink()
 
 
+def run_chapter(path: Path, out: Path | None = None, timeout: int = 3600) -> float:
+    """Execute one chapter from a fresh kernel (as the book build does); return the seconds it took."""
+    import time
+
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(path)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.perf_counter() - start
+    if out is not None:
+        nbformat.write(nb, out)
+    return seconds
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,7 +140,14 @@ def main(argv=None) -> int:
     nb.add_argument("--student", action="store_true", help="leave the solutions out")
     st = sub.add_parser("student", help="build the HTML student edition (no solutions)")
     st.add_argument("--path-output", type=Path, default=ROOT / "_build_student")
+    rn = sub.add_parser("run", help="execute one chapter and report how long it took")
+    rn.add_argument("chapter", type=Path)
+    rn.add_argument("-o", "--output", type=Path, default=None, help="write the executed notebook here")
     args = parser.parse_args(argv)
+    if args.command == "run":
+        seconds = run_chapter(args.chapter, args.output)
+        print(f"{args.chapter}: executed in {seconds:.0f} s")
+        return 0
     if args.command == "notebooks":
         for p in write_notebooks(args.out_dir, student=args.student):
             print(p)
