@@ -1,0 +1,450 @@
+"""FairGP: Gaussian process classification that predicts a target label (GPflow / TensorFlow).
+
+Explained in the chapters *Target labels* (``book/target_labels.md``, the likelihood),
+*Demographic parity with FairGP* (``book/fairgp_parity.md``, the model and its training) and
+*Equality of opportunity with FairGP* (``book/fairgp_opportunity.md``).
+
+The model of Kehrenberg, Chen & Quadrianto: a sparse variational GP (SVGP, Hensman et al.) with a
+squared-exponential ARD kernel whose latent function ``f`` predicts a latent target label ``ybar``
+through the probit link, ``p(ybar = 1 | f) = Phi(f)``, while it is trained on the observed labels
+``y`` through the likelihood (the paper's Eq. 2)::
+
+    p(y | f, s) = sum_{ybar in {0,1}} P(y | ybar, s) p(ybar | f).
+
+:class:`FairGPLikelihood` computes it in log space and its variational expectation with
+Gauss-Hermite quadrature; the debiasing parameters ``P[s, ybar] = P(y=1 | ybar, s)`` come from
+:mod:`fairnotes.target_labels` (numpy only, re-exported here). :class:`FairGP` builds and trains the
+model: ``s`` reaches the likelihood only (*FairGP*) or also the kernel (*FairGP\\**,
+``s_as_input=True``).
+
+Importing this module imports TensorFlow and GPflow (a few seconds); ``import fairnotes`` does not
+import it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gpflow  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from gpflow.likelihoods import ScalarLikelihood  # noqa: E402
+from gpflow.likelihoods.utils import inv_probit  # noqa: E402
+
+from fairnotes import metrics as _metrics  # noqa: E402
+from fairnotes.runtime import progress  # noqa: E402
+from fairnotes.target_labels import *  # noqa: E402,F401,F403
+from fairnotes.target_labels import __all__ as _tl_all  # noqa: E402
+from fairnotes.target_labels import _check_parameters, identity_parameters  # noqa: E402
+
+__all__ = list(_tl_all) + [
+    "FairGPLikelihood",
+    "pack_labels",
+    "FairGP",
+    "TrainingHistory",
+    "build_svgp",
+    "predict_proba_tf",
+    "make_train_step",
+    "prediction_summary",
+    "BOOK_SETTINGS",
+]
+
+
+#: The book's default training settings (the chapters *Demographic parity with FairGP* and *Equality
+#: of opportunity with FairGP* explain the choice; ``benchmarks/bench_fairgp.py`` times them).
+#: The paper used 500 inducing inputs, batch 500 and Adam with its default step size (0.001).
+BOOK_SETTINGS = dict(num_inducing=100, batch_size=500, steps=500, learning_rate=0.01, natgrad_gamma=None)
+
+
+def pack_labels(y, s) -> np.ndarray:
+    """``Y = [y, s]`` as a float64 array of shape (N, 2): how ``s`` reaches :class:`FairGPLikelihood`.
+
+    GPflow hands ``Y`` to the likelihood untouched, so packing ``s`` next to ``y`` lets the
+    likelihood see ``s`` while the kernel never does. See the chapter *Target labels*.
+    """
+    y = np.asarray(y).reshape(-1)
+    s = np.asarray(s).reshape(-1)
+    if y.shape != s.shape:
+        raise ValueError(f"y and s must have the same length, got {y.shape} and {s.shape}")
+    for name, v in (("y", y), ("s", s)):
+        if not np.isin(v, (0, 1)).all():
+            raise ValueError(f"{name} must contain only 0 and 1")
+    return np.stack([y, s], axis=1).astype(np.float64)
+
+
+class FairGPLikelihood(ScalarLikelihood):
+    """The FairGP likelihood: a Bernoulli on ``y`` that marginalises the target label ``ybar``.
+
+    ``log p(y | f, s) = logsumexp_{ybar} [log P(y | ybar, s) + log p(ybar | f)]`` with
+    ``p(ybar = 1 | f) = invlink(f)`` (default: GPflow's ``inv_probit``, the link of
+    ``gpflow.likelihoods.Bernoulli``, so that with the identity parameters this likelihood *is*
+    GPflow's Bernoulli, to the last bit). Everything is in log space, so parameters equal to 0 or
+    1 give ``log 0 = -inf`` terms that ``logsumexp`` ignores, never NaN. The variational
+    expectation uses GPflow's Gauss-Hermite quadrature (``num_gauss_hermite_points``, 20 as
+    GPflow's default) over the 1-D Gaussian ``q(f)``.
+
+    Parameters
+    ----------
+    parameters
+        ``P[s, ybar] = P(y = 1 | ybar, s)``, shape (2, 2), e.g. from :func:`parity_parameters`.
+        Stored in a non-trainable variable; change it with :meth:`set_parameters`.
+    s_column
+        ``None`` (default): ``Y`` has two columns ``[y, s]`` (:func:`pack_labels`). An integer: ``Y``
+        is ``y`` alone and ``s`` is column ``s_column`` of ``X`` -- a column the kernel must not see
+        (give the kernel ``active_dims`` without it).
+
+    See the chapter *Target labels*, section "The likelihood in GPflow".
+    """
+
+    def __init__(self, parameters=None, *, s_column: Optional[int] = None,
+                 invlink: Callable[[tf.Tensor], tf.Tensor] = inv_probit,
+                 num_gauss_hermite_points: int = 20) -> None:
+        quadrature = gpflow.quadrature.NDiagGHQuadrature(1, num_gauss_hermite_points)
+        super().__init__(quadrature=quadrature)
+        self.invlink = invlink
+        self.s_column = s_column
+        P = identity_parameters() if parameters is None else _check_parameters(parameters)
+        self._log_p1 = tf.Variable(np.zeros((2, 2)), trainable=False, dtype=gpflow.default_float(),
+                                   name="log_P_y1")
+        self._log_p0 = tf.Variable(np.zeros((2, 2)), trainable=False, dtype=gpflow.default_float(),
+                                   name="log_P_y0")
+        self.set_parameters(P)
+
+    @property
+    def parameters(self) -> np.ndarray:
+        """The debiasing parameters ``P[s, ybar] = P(y=1 | ybar, s)`` as a numpy array."""
+        return np.exp(self._log_p1.numpy())
+
+    def set_parameters(self, parameters) -> None:
+        """Replace the debiasing parameters (no retracing: they live in a TF variable)."""
+        P = _check_parameters(parameters)
+        with np.errstate(divide="ignore"):
+            self._log_p1.assign(np.log(P))
+            self._log_p0.assign(np.log1p(-P))
+
+    def _split(self, X, Y):
+        if self.s_column is None:
+            y, s = Y[..., 0], Y[..., 1]
+        else:
+            y, s = Y[..., 0], X[..., self.s_column]
+        return y, tf.cast(s, tf.int32)
+
+    def _scalar_log_prob(self, X, F, Y):
+        y, s = self._split(X, Y)
+        # log P(y | ybar, s) for ybar = 0, 1: shape [..., 2]
+        log_py_given_ybar = tf.where(
+            tf.expand_dims(y, -1) > 0.5, tf.gather(self._log_p1, s), tf.gather(self._log_p0, s)
+        )
+        p1 = self.invlink(F[..., 0])
+        log_pybar = tf.stack([tf.math.log(1.0 - p1), tf.math.log(p1)], axis=-1)  # ybar = 0, 1
+        out = tf.reduce_logsumexp(log_py_given_ybar + log_pybar, axis=-1)
+        return tf.expand_dims(out, -1)
+
+    def _predict_mean_and_var(self, X, Fmu, Fvar):
+        """The predictive mean of the *target* label: ``p(ybar = 1 | x) = invlink(mu / sqrt(1 + var))``."""
+        p = _probit_predictive(Fmu, Fvar, self.invlink)
+        return p, p - tf.square(p)
+
+    def _conditional_mean(self, X, F):
+        return self.invlink(F)
+
+    def _conditional_variance(self, X, F):
+        p = self.invlink(F)
+        return p - p ** 2
+
+
+def _probit_predictive(Fmu, Fvar, invlink=inv_probit):
+    if invlink is not inv_probit:
+        raise NotImplementedError("the closed-form predictive probability needs the probit link")
+    return inv_probit(Fmu / tf.sqrt(1.0 + Fvar))
+
+
+def build_svgp(X, likelihood, *, num_inducing: int = 500, lengthscale: Optional[float] = None,
+               active_dims: Optional[Sequence[int]] = None, num_data: Optional[int] = None,
+               seed: int = 0, whiten: bool = True) -> gpflow.models.SVGP:
+    """A sparse variational GP for binary classification (the paper's Section 4.2 settings).
+
+    Squared-exponential kernel with one lengthscale per input (ARD), initialised to
+    ``lengthscale`` (default ``sqrt(D)`` for ``D`` kernel inputs: the typical distance between
+    standardized points); ``num_inducing`` inducing inputs initialised at a seeded random subset
+    of the rows of ``X`` (and trained); a full-covariance Gaussian ``q(u)``.
+
+    See the chapter *Demographic parity with FairGP*, section "The model".
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    dims = list(range(d)) if active_dims is None else list(active_dims)
+    ls = float(np.sqrt(len(dims))) if lengthscale is None else float(lengthscale)
+    kernel = gpflow.kernels.SquaredExponential(lengthscales=np.full(len(dims), ls),
+                                               active_dims=None if active_dims is None else dims)
+    rng = np.random.default_rng(seed)
+    m = min(int(num_inducing), n)
+    Z = X[rng.choice(n, size=m, replace=False)].copy()
+    return gpflow.models.SVGP(kernel, likelihood, inducing_variable=Z, num_latent_gps=1,
+                              num_data=n if num_data is None else num_data, whiten=whiten)
+
+
+def predict_proba_tf(model: gpflow.models.SVGP, X: tf.Tensor) -> tf.Tensor:
+    """``p(ybar = 1 | x)`` for the rows of ``X`` as a differentiable TensorFlow expression.
+
+    ``X`` holds the *kernel inputs* (for FairGP\\* the features with ``s`` as the last column;
+    :meth:`FairGP.kernel_inputs` builds it). Use it under ``tf.GradientTape`` to differentiate
+    the predictive probability of the target label with respect to the inputs. Returns shape (N,).
+
+    See the chapter *Demographic parity with FairGP*.
+    """
+    mu, var = model.predict_f(X)
+    return _probit_predictive(mu, var)[:, 0]
+
+
+@dataclass
+class TrainingHistory:
+    """What :meth:`FairGP.fit` records: one row per evaluation in :attr:`frame`.
+
+    Columns: ``step``, ``elbo`` (mean of the mini-batch ELBO estimates since the previous row, per
+    data point), ``seconds`` (training time so far) and, when an evaluation set was given,
+    ``accuracy``, ``DI`` (DIbinary = S_0 / S_1), ``PR0``, ``PR1`` (acceptance rates),
+    ``TPR0``, ``TPR1``, ``TNR0``, ``TNR1`` of the thresholded predictions on it.
+    """
+
+    rows: list = field(default_factory=list)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+def prediction_summary(y_true, y_pred, s) -> dict:
+    """The numbers the FairGP paper reports for one set of predictions, as a flat dict.
+
+    ``accuracy``; ``DI`` (DIbinary, ``PR0 / PR1``); ``PR0``, ``PR1`` (acceptance rates);
+    ``TPR0``, ``TPR1``, ``TNR0``, ``TNR1`` (per group); ``TPR``, ``TNR`` (whole set);
+    ``nTPRDiff`` (the paper's Eq. 20). Undefined ratios are NaN.
+    See the chapters *Demographic parity with FairGP* and *Equality of opportunity with FairGP*.
+    """
+    y_true = np.asarray(y_true).reshape(-1)
+    y_pred = np.asarray(y_pred).reshape(-1)
+    s = np.asarray(s).reshape(-1)
+    pr = _metrics.selection_rate(y_pred, s)
+    tpr = _metrics.true_positive_rate(y_true, y_pred, s)
+    tnr = _metrics.true_negative_rate(y_true, y_pred, s)
+    try:
+        ntpr = _metrics.ntpr_diff(y_true, y_pred, s)
+    except ValueError:
+        ntpr = np.nan
+    return {"accuracy": _metrics.accuracy(y_true, y_pred),
+            "DI": pr[0] / pr[1] if pr[1] > 0 else np.nan,
+            "PR0": pr[0], "PR1": pr[1], "TPR0": tpr[0], "TPR1": tpr[1], "TNR0": tnr[0], "TNR1": tnr[1],
+            "TPR": float(y_pred[y_true == 1].mean()), "TNR": float(1 - y_pred[y_true == 0].mean()),
+            "nTPRDiff": ntpr}
+
+
+
+
+class FairGP:
+    """Build, train and query a FairGP / FairGP\\* / plain GP classifier.
+
+    Parameters
+    ----------
+    parameters
+        Debiasing parameters ``P[s, ybar] = P(y=1 | ybar, s)`` (shape (2, 2)); ``None`` is the
+        identity, i.e. a plain GP classifier (trained with the same code, so the comparison is
+        like for like).
+    s_as_input
+        ``False``: FairGP, ``s`` is used by the likelihood in training only. ``True``: FairGP\\*,
+        ``s`` is also the last input of the kernel, at training and prediction time.
+    num_inducing, batch_size, steps
+        The SVGP's size and training length (the paper: 500, 500; steps not reported).
+    natgrad_gamma
+        Step size of natural gradients on the variational parameters ``q(u)``; ``None`` (default):
+        Adam on everything, as the paper did. Natural gradients reach a good ELBO in fewer steps
+        but each step costs more, and with 500 inducing points a step size of 0.1 diverged (NaN)
+        on Adult in our runs; 0.01-0.03 was stable.
+    learning_rate
+        Adam's step size for the kernel hyperparameters and inducing inputs (and ``q(u)`` when
+        natural gradients are off).
+    seed
+        Seeds the inducing-point initialisation and the mini-batch order.
+
+    ``fit(X, y, s)`` trains; ``predict_proba(X, s)`` is ``p(ybar = 1 | x)``; ``predict`` thresholds
+    it at 0.5. ``history`` is a :class:`TrainingHistory`.
+
+    See the chapter *Demographic parity with FairGP*.
+    """
+
+    def __init__(self, parameters=None, *, s_as_input: bool = False, num_inducing: int = 500,
+                 batch_size: int = 500, steps: int = 1000, natgrad_gamma: Optional[float] = None,
+                 learning_rate: float = 0.01, lengthscale: Optional[float] = None,
+                 seed: int = 0, progress_bar: Optional[bool] = None, description: str = "FairGP"):
+        self.parameters = identity_parameters() if parameters is None else _check_parameters(parameters)
+        self.s_as_input = bool(s_as_input)
+        self.num_inducing = int(num_inducing)
+        self.batch_size = int(batch_size)
+        self.steps = int(steps)
+        self.natgrad_gamma = natgrad_gamma
+        self.learning_rate = float(learning_rate)
+        self.lengthscale = lengthscale
+        self.seed = int(seed)
+        self.progress_bar = progress_bar
+        self.description = description
+        self.model: Optional[gpflow.models.SVGP] = None
+        self.history = TrainingHistory()
+        self.train_seconds = float("nan")
+
+    # -- inputs -----------------------------------------------------------------------------
+    def kernel_inputs(self, X, s=None) -> np.ndarray:
+        """The kernel's inputs: ``X`` for FairGP, ``[X, s]`` for FairGP\\* (``s`` needed then)."""
+        X = np.asarray(X, dtype=np.float64)
+        if not self.s_as_input:
+            return X
+        if s is None:
+            raise ValueError("FairGP* (s_as_input=True) needs s at prediction time too")
+        return np.concatenate([X, np.asarray(s, dtype=np.float64).reshape(-1, 1)], axis=1)
+
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, X, y, s, *, eval_set: Optional[tuple] = None, eval_every: int = 0) -> "FairGP":
+        """Train on ``(X, y, s)``; ``eval_set=(X_test, y_test, s_test)`` with ``eval_every=k``
+        records accuracy, DIbinary and group rates every ``k`` steps in :attr:`history`."""
+        y = np.asarray(y).reshape(-1)
+        s = np.asarray(s).reshape(-1)
+        Xk = self.kernel_inputs(X, s)
+        Y = pack_labels(y, s)
+        n = len(Y)
+        lik = FairGPLikelihood(self.parameters)
+        self.model = model = build_svgp(Xk, lik, num_inducing=self.num_inducing,
+                                        lengthscale=self.lengthscale, seed=self.seed)
+        self.history = TrainingHistory()
+        _train(model, Xk, Y, steps=self.steps, batch_size=self.batch_size,
+               natgrad_gamma=self.natgrad_gamma, learning_rate=self.learning_rate, seed=self.seed,
+               history=self.history, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
+               n=n, progress_bar=self.progress_bar, description=self.description)
+        self.train_seconds = self.history.rows[-1]["seconds"] if self.history.rows else float("nan")
+        return self
+
+    def _make_eval(self, eval_set):
+        if eval_set is None:
+            return None
+        Xe, ye, se = eval_set
+        ye = np.asarray(ye).reshape(-1)
+        se = np.asarray(se).reshape(-1)
+        Xke = tf.constant(self.kernel_inputs(Xe, se))
+
+        def evaluate():
+            return prediction_summary(ye, (self._proba_batched(Xke) > 0.5).astype(int), se)
+        return evaluate
+
+    # -- prediction -------------------------------------------------------------------------
+    def _proba_batched(self, Xk, batch: int = 5000) -> np.ndarray:
+        out = [predict_proba_tf(self.model, Xk[i:i + batch]).numpy() for i in range(0, Xk.shape[0], batch)]
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def predict_proba(self, X, s=None) -> np.ndarray:
+        """``p(ybar = 1 | x)`` (the probit of the target label), shape (N,). ``s`` only for FairGP\\*."""
+        self._check_fitted()
+        return self._proba_batched(tf.constant(self.kernel_inputs(X, s)))
+
+    def predict(self, X, s=None) -> np.ndarray:
+        """Predicted target labels: 1 where ``p(ybar = 1 | x) > 0.5``."""
+        return (self.predict_proba(X, s) > 0.5).astype(np.int64)
+
+    def proba_function(self) -> Callable[[tf.Tensor], tf.Tensor]:
+        """A TF function ``x -> p(ybar = 1 | x)`` on kernel inputs, differentiable in ``x``.
+
+        For FairGP\\* the last column of ``x`` is ``s``. Example::
+
+            f = clf.proba_function()
+            x = tf.constant(clf.kernel_inputs(X_test, s_test))
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                p = f(x)
+            grad = tape.gradient(p, x)
+        """
+        self._check_fitted()
+        model = self.model
+        return lambda x: predict_proba_tf(model, x)
+
+    def _check_fitted(self):
+        if self.model is None:
+            raise RuntimeError("call fit() first")
+
+    def __repr__(self) -> str:
+        kind = "FairGP*" if self.s_as_input else "FairGP"
+        return (f"{kind}(M={self.num_inducing}, batch={self.batch_size}, steps={self.steps}, "
+                f"P={np.round(self.parameters, 3).tolist()})")
+
+
+def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01):
+    """A compiled training step ``step(idx) -> loss`` on the rows ``idx`` of ``(X, Y)``.
+
+    Adam (``tf_keras``: with Keras 3 installed ``tf.optimizers.Adam`` has no ``minimize``) on the
+    kernel hyperparameters and inducing inputs, and either Adam or, with ``natgrad_gamma``, a
+    natural-gradient step on ``q(u)``; both from one forward/backward pass. Works for any GPflow
+    SVGP (the benchmark uses it for FairGP and for GPflow's Bernoulli alike).
+    See the chapter *Demographic parity with FairGP*, section "The model".
+    """
+    import tf_keras
+
+    X = tf.constant(X)
+    Y = tf.constant(Y)
+    adam = tf_keras.optimizers.Adam(learning_rate)
+    use_natgrad = bool(natgrad_gamma)
+    if use_natgrad:
+        gpflow.set_trainable(model.q_mu, False)
+        gpflow.set_trainable(model.q_sqrt, False)
+        natgrad = gpflow.optimizers.NaturalGradient(gamma=natgrad_gamma)
+        q_vars = [model.q_mu.unconstrained_variable, model.q_sqrt.unconstrained_variable]
+        xi = gpflow.optimizers.natgrad.XiNat()
+    adam_vars = tuple(model.trainable_variables)
+
+    @tf.function(autograph=False)  # plain Python control flow only; skips AutoGraph's conversion
+    def step(idx):
+        xb, yb = tf.gather(X, idx), tf.gather(Y, idx)
+        if use_natgrad:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(adam_vars + tuple(q_vars))
+                loss = model.training_loss((xb, yb))
+            grads = tape.gradient(loss, list(adam_vars) + q_vars)
+            adam.apply_gradients(zip(grads[:len(adam_vars)], adam_vars))
+            natgrad._natgrad_apply_gradients(grads[-2], grads[-1], model.q_mu, model.q_sqrt, xi)
+        else:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(adam_vars)
+                loss = model.training_loss((xb, yb))
+            adam.apply_gradients(zip(tape.gradient(loss, adam_vars), adam_vars))
+        return loss
+
+    return step
+
+
+def _train(model, X, Y, *, steps, batch_size, natgrad_gamma, learning_rate, seed, history,
+           eval_fn=None, eval_every=0, n=None, progress_bar=None, description="FairGP"):
+    """Mini-batch training (sampling without replacement, reshuffled every epoch)."""
+    n = len(Y) if n is None else n
+    batch_size = min(batch_size, n)
+    rng = np.random.default_rng(seed + 1)
+    step = make_train_step(model, X, Y, natgrad_gamma=natgrad_gamma, learning_rate=learning_rate)
+    order = np.empty(0, dtype=np.int64)
+    losses = []
+    t0 = time.perf_counter()
+    elapsed = 0.0
+    for it in progress(range(1, steps + 1), disable=None if progress_bar is None else not progress_bar,
+                       desc=description):
+        if len(order) < batch_size:
+            order = np.concatenate([order, rng.permutation(n)])
+        idx, order = order[:batch_size], order[batch_size:]
+        losses.append(float(step(tf.constant(idx))))
+        if (eval_every and it % eval_every == 0) or it == steps:
+            elapsed += time.perf_counter() - t0
+            row = {"step": it, "elbo": -float(np.mean(losses)) / n, "seconds": elapsed}
+            if eval_fn is not None and (eval_every or it == steps):
+                row.update(eval_fn())
+            history.rows.append(row)
+            losses = []
+            t0 = time.perf_counter()
+    return history
