@@ -21,7 +21,8 @@ from typing import Iterable, TypeVar
 
 import numpy as np
 
-__all__ = ["is_fast", "scale", "seed_everything", "progress", "progress_enabled"]
+__all__ = ["is_fast", "scale", "seed_everything", "progress", "progress_enabled", "is_paper_size",
+           "paper_scale"]
 
 T = TypeVar("T")
 
@@ -86,8 +87,8 @@ def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | 
 
     Every chapter calls this once at the top so that the same run gives the same numbers.
     ``torch`` and ``tensorflow`` default to "seed it if it is installed"; pass ``False`` to skip
-    one (importing TensorFlow costs a few seconds). torch is also set to deterministic
-    algorithms where that is possible on the CPU. Returns which frameworks were seeded.
+    one (importing TensorFlow costs a few seconds). On the CPU torch's kernels are deterministic
+    for a given number of threads, so seeding is enough there. Returns which frameworks were seeded.
 
     See the chapter *Introduction*, section "Running the book".
     """
@@ -123,3 +124,29 @@ def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | 
 def loaded_frameworks() -> list[str]:
     """Names of the heavy frameworks currently imported (used to check ``import fairnotes`` stays light)."""
     return [m for m in ("torch", "tensorflow", "gpflow") if m in sys.modules]
+
+
+def is_paper_size() -> bool:
+    """Whether the paper's full-size run is asked for (``FAIRNOTES_FULL=1``).
+
+    The book's default build is sized to execute in under 30 minutes on a 2-core laptop; a few
+    chapters can instead reproduce the paper's own sizes (all test rows, every noise draw, more
+    epochs), which takes much longer. ``FAIRNOTES_FULL=1`` (or ``true``/``yes``/``on``) switches
+    them to those sizes; fast mode (``FAIRNOTES_FAST=1``) takes precedence over it.
+    See the chapter *Introduction*, section "Running the book".
+    """
+    return _flag("FAIRNOTES_FULL", False)
+
+
+def paper_scale(full: T, fast: T, paper: T) -> T:
+    """Like :func:`scale`, with a third size for the paper's full-size run.
+
+    Returns ``fast`` in fast mode, ``paper`` when ``FAIRNOTES_FULL=1`` (and fast mode is off),
+    and ``full`` (the book's default) otherwise, e.g.
+    ``n_rows = paper_scale(full=1000, fast=100, paper=6188)``.
+    See the chapter *Smooth prediction sensitivity*.
+    """
+    if is_fast():
+        return fast
+    return paper if is_paper_size() else full
+

@@ -11,6 +11,15 @@ torch = pytest.importorskip("torch")
 from fairnotes import models  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from threads, and on a busy 2-core machine two threads thrash."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _data(n=200, d=6, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)).astype(np.float32)
@@ -194,3 +203,11 @@ def test_cache_reuses_exactly_and_keys_on_arguments(tmp_path, monkeypatch):
     monkeypatch.setenv("FAIRNOTES_MODEL_CACHE", "0")
     _, h6 = models.train(_tiny("linear", 6), X, y, epochs=2, progress=False)
     assert h6.attrs["cached"] is False
+
+
+def test_fit_paper_model_uses_the_papers_split():
+    model, hist, sp = models.fit_paper_model("compas", "linear", epochs=1, train_rows=300, cache=False, progress=False)
+    assert (len(sp.X_train), len(sp.X_test)) == (4937, 1235)
+    assert model.n_features == sp.X_train.shape[1] and len(hist) == 1
+    with pytest.raises(ValueError, match="dataset"):
+        models.fit_paper_model("german", "linear", epochs=1)

@@ -1,0 +1,401 @@
+"""Prediction sensitivity and smooth prediction sensitivity, batched, for any torch model.
+
+Explained in the chapters *Prediction sensitivity* (``book/sensitivity.md``) and *Smooth
+prediction sensitivity* (``book/smooth_sensitivity.md``).
+
+For a model ``F`` that returns one probability per row and the column ``a`` of the protected
+attribute (Maughan & Near, 2020; Ngong, Maughan & Near, 2021):
+
+* prediction sensitivity of a row ``x``: ``|dF(x)/da|``;
+* smooth prediction sensitivity: ``max_i |dF(x + e_i)/da|`` over ``n`` Gaussian perturbations
+  ``e_i ~ N(0, sigma^2 I)`` (the paper's worst case; ``reduce="mean"`` gives the SmoothGrad
+  average of the absolute values instead);
+* the counterfactual change: ``F(x with a flipped) - F(x)`` for a 0/1 column, what actually
+  happens to the prediction when the person's group is changed and nothing else.
+
+How it is computed
+------------------
+The rows do not interact in a model in eval mode (no dropout; batch norm uses its running
+statistics), so the gradient of ``sum_rows F(x_row)`` with respect to the input matrix holds every
+row's own gradient: one forward and one backward pass give the sensitivities of a whole batch
+(``torch.autograd.grad`` with respect to the input only). While measuring, every submodule is in
+eval mode and the parameters do not require gradients; both are restored afterwards, and the
+parameters' ``.grad`` fields are never touched. The input is moved to the model's device (CPU or
+CUDA) and dtype.
+
+Memory bound
+------------
+Rows go through the model in chunks. With ``chunk_size=None`` the chunk is chosen so that one
+pass needs at most about ``max_memory_mb`` (default 256 MB): a probe pass of a few rows measures
+the bytes autograd keeps per row for the backward pass; the chunk holds
+``max_memory_mb / (2 x those bytes + 3 x the bytes of one input row)`` rows (the factor 2 covers
+the gradient buffers of the backward pass; the 3 input-sized tensors are the input, its noise
+and its gradient). For the smooth version a chunk counts every perturbed copy, so it holds
+``chunk / n_samples`` original rows. The result itself (``n`` values, or ``n x n_samples`` with
+``reduce="none"``) comes on top.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from torch import nn
+
+from fairnotes.models import _as_features, _eval_mode
+
+__all__ = [
+    "prediction_sensitivity",
+    "smooth_prediction_sensitivity",
+    "counterfactual_change",
+    "DEFAULT_SIGMA",
+]
+
+#: Default standard deviation of the smooth version's noise, in standardized feature units.
+DEFAULT_SIGMA = 0.1
+
+_BLOCK_REDUCTIONS = ("l2", "l1", "max")
+_PER_ROW_BYTES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+
+
+# --------------------------------------------------------------------------- validation
+
+def _check_model(model):
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _check_attr(attr, width: int) -> list[int]:
+    """One column index, or a non-empty list of distinct indices (a one-hot block)."""
+    if isinstance(attr, torch.Tensor):
+        attr = attr.tolist()
+    if isinstance(attr, np.ndarray):
+        attr = attr.tolist()
+    items = [attr] if not isinstance(attr, (list, tuple)) else list(attr)
+    if not items:
+        raise ValueError("attr is an empty list: give at least one column index")
+    cols = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, Integral):
+            raise TypeError(f"attr must be an integer column index or a list of them, got {a!r}")
+        a = int(a)
+        if not 0 <= a < width:
+            raise ValueError(f"attr index {a} is out of range for X with {width} columns (valid: 0..{width - 1})")
+        cols.append(a)
+    if len(set(cols)) != len(cols):
+        raise ValueError(f"attr lists a column more than once: {cols}")
+    return cols
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_block(block):
+    if block not in _BLOCK_REDUCTIONS:
+        raise ValueError(f"block must be one of {_BLOCK_REDUCTIONS}, got {block!r}")
+
+
+# --------------------------------------------------------------------------- machinery
+
+@contextmanager
+def _measuring(model: nn.Module):
+    """Eval mode and parameters frozen for the duration; each module's mode and flag restored."""
+    params = [(p, p.requires_grad) for p in model.parameters()]
+    with _eval_mode(model):
+        try:
+            for p, _ in params:
+                p.requires_grad_(False)
+            yield
+        finally:
+            for p, flag in params:
+                p.requires_grad_(flag)
+
+
+def _forward(model, x):
+    try:
+        out = model(x)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the model could not be applied to rows of width {x.shape[1]}: {exc}"
+        ) from exc
+    if not isinstance(out, torch.Tensor):
+        raise ValueError(f"the model must return a tensor, got {type(out).__name__}")
+    n = x.shape[0]
+    if out.shape == (n, 1):
+        out = out[:, 0]
+    if out.shape != (n,):
+        raise ValueError(
+            f"the model must return one output per row (shape ({n},) or ({n}, 1)); "
+            f"it returned shape {tuple(out.shape)}. For a multi-output model, wrap it so that it "
+            "returns the output to audit, e.g. lambda x: model(x)[:, 0] inside an nn.Module"
+        )
+    return out
+
+
+def _input_grad(model, x: torch.Tensor) -> torch.Tensor:
+    """Gradient of each row's output with respect to that row: one batched backward pass."""
+    with torch.enable_grad():
+        xi = x.detach().requires_grad_(True)
+        out = _forward(model, xi)
+        if not out.requires_grad:  # the output does not depend on the input at all
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(out.sum(), xi)
+    return g
+
+
+def _per_row_bytes(model, width: int, device, dtype) -> int:
+    """Bytes autograd saves per input row (probe passes on 8 and 16 rows), cached per model."""
+    key = (width, str(device), str(dtype))
+    cache = _PER_ROW_BYTES.setdefault(model, {})
+    if key in cache:
+        return cache[key]
+    totals = []
+    for rows in (8, 16):
+        total = 0
+
+        def pack(t):
+            nonlocal total
+            total += t.numel() * t.element_size()
+            return t
+
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            x = torch.zeros(rows, width, device=device, dtype=dtype, requires_grad=True)
+            _forward(model, x)
+        totals.append(total)
+    per_row = max((totals[1] - totals[0]) // 8, 0)
+    elem = torch.empty((), dtype=dtype).element_size()
+    cache[key] = int(2 * per_row + 3 * width * elem)
+    return cache[key]
+
+
+def _rows_per_pass(model, x, chunk_size, max_memory_mb) -> int:
+    if chunk_size is not None:
+        return _check_positive_int("chunk_size", chunk_size)
+    if not (isinstance(max_memory_mb, Real) and max_memory_mb > 0):
+        raise ValueError(f"max_memory_mb must be a positive number, got {max_memory_mb!r}")
+    per_row = _per_row_bytes(model, x.shape[1], x.device, x.dtype)
+    return max(1, int(max_memory_mb * 2**20 // max(per_row, 1)))
+
+
+def _reduce_block(g: torch.Tensor, block: str) -> torch.Tensor:
+    """``g[..., k]`` -> ``[...]``: |g| for one column, else the chosen norm over the block."""
+    if g.shape[-1] == 1:
+        return g[..., 0].abs()
+    if block == "l2":
+        return torch.linalg.vector_norm(g, dim=-1)
+    if block == "l1":
+        return g.abs().sum(dim=-1)
+    return g.abs().amax(dim=-1)
+
+
+def _prepare(model, X, attr):
+    _check_model(model)
+    x = _as_features(X, model)
+    cols = _check_attr(attr, x.shape[1])
+    return x, cols
+
+
+def _columns(cols: list[int]):
+    """An index for ``g[:, idx]`` that keeps the last dimension: a slice for one column (no copy)."""
+    return slice(cols[0], cols[0] + 1) if len(cols) == 1 else cols
+
+
+# --------------------------------------------------------------------------- public API
+
+def prediction_sensitivity(
+    model: nn.Module,
+    X,
+    attr,
+    *,
+    block: str = "l2",
+    signed: bool = False,
+    chunk_size: int | None = None,
+    max_memory_mb: float = 256,
+) -> np.ndarray:
+    """Prediction sensitivity ``|dF(x)/da|`` of every row of ``X``, one batched backward pass.
+
+    Parameters
+    ----------
+    model
+        A torch module returning one output per row (shape ``(n,)`` or ``(n, 1)``), e.g. the
+        probabilities of :class:`fairnotes.models.LinearNet`. Measured in eval mode (dropout
+        off); its mode, its parameters' ``requires_grad`` and ``.grad`` are left as they were.
+    X
+        Rows ``(n, d)``, a numpy array or a tensor (moved to the model's device and dtype).
+        Must be finite.
+    attr
+        Column index of the protected attribute, or a list of indices for a one-hot block.
+    block
+        How a block's partial derivatives ``g_1..g_k`` are reduced to one number per row:
+        ``"l2"`` (default) the Euclidean norm ``sqrt(sum g_j^2)``, the steepest rate of change
+        of ``F`` within the block's coordinates; ``"l1"`` ``sum |g_j|``; ``"max"`` ``max |g_j|``.
+        For one column every choice gives ``|g|``.
+    signed
+        Return ``dF/da`` with its sign instead of its absolute value (one column only).
+    chunk_size, max_memory_mb
+        Rows per forward-backward pass; ``None`` sizes chunks to stay within about
+        ``max_memory_mb`` (see the module docstring for the bound).
+
+    Returns
+    -------
+    numpy.ndarray of shape ``(n,)``, in the model's dtype.
+
+    Raises ``TypeError`` for a model that is not a module or input that is not an array, and
+    ``ValueError`` for input of the wrong shape or width, NaN or infinite values, an attribute
+    index out of range (or repeated), or a model that does not return one output per row.
+
+    See the chapter *Prediction sensitivity*.
+    """
+    x, cols = _prepare(model, X, attr)
+    _check_block(block)
+    if signed and len(cols) != 1:
+        raise ValueError("signed=True needs a single attribute column, not a block")
+    idx = _columns(cols)
+    parts = []
+    with _measuring(model):
+        step = _rows_per_pass(model, x, chunk_size, max_memory_mb)
+        for start in range(0, x.shape[0], step):
+            g = _input_grad(model, x[start:start + step])[:, idx]
+            parts.append(g[:, 0].clone() if signed else _reduce_block(g, block))
+    out = parts[0] if len(parts) == 1 else torch.cat(parts)
+    return out.detach().cpu().numpy()
+
+
+def smooth_prediction_sensitivity(
+    model: nn.Module,
+    X,
+    attr,
+    n_samples: int = 50,
+    sigma: float = DEFAULT_SIGMA,
+    generator: torch.Generator | int | None = None,
+    reduce: str = "max",
+    *,
+    perturb_attr: bool = True,
+    block: str = "l2",
+    chunk_size: int | None = None,
+    max_memory_mb: float = 256,
+) -> np.ndarray:
+    """Smooth prediction sensitivity: the worst (or mean) ``|dF/da|`` over Gaussian neighbours.
+
+    For every row ``x`` of ``X``, draws ``n_samples`` perturbations ``e_i ~ N(0, sigma^2 I)`` and
+    returns ``max_i |dF(x + e_i)/da|`` (``reduce="max"``, the paper's definition),
+    ``mean_i |dF(x + e_i)/da|`` (``reduce="mean"``, SmoothGrad's average applied to the absolute
+    value, as Captum's ``NoiseTunnel(Saliency(model))`` computes it) or every value
+    (``reduce="none"``, shape ``(n, n_samples)``). All perturbed copies of a chunk of rows go
+    through the model in one batched forward-backward pass.
+
+    Parameters
+    ----------
+    model, X, attr, block, chunk_size, max_memory_mb
+        As in :func:`prediction_sensitivity`; here a chunk counts perturbed copies, so it holds
+        ``chunk_size // n_samples`` original rows (at least one).
+    n_samples
+        Number of perturbations per row (the paper: 50).
+    sigma
+        Standard deviation of the noise, in the units of ``X``. The default 0.1 is a tenth of a
+        standard deviation for the standardized columns of :func:`fairnotes.data.split` (e.g.
+        about 1.3 years of age on Adult): a neighbourhood of *similar* people, at the low end of
+        SmoothGrad's advice of 10-20% of the input range. ``sigma=0`` gives the plain measure.
+        The chapter *Smooth prediction sensitivity* sweeps it.
+    generator
+        A :class:`torch.Generator` (or an integer seed for a new CPU generator) for the noise;
+        ``None`` uses torch's global random state. Noise is drawn chunk by chunk as
+        ``torch.randn(n_samples, rows_in_chunk, d)``: the same generator state, inputs and
+        ``chunk_size`` give the same values. A generator on another device than the model is
+        fine (the noise is moved).
+    reduce
+        ``"max"`` (default), ``"mean"`` or ``"none"``.
+    perturb_attr
+        Add noise to the protected column(s) too (default ``True``, the paper's formula adds
+        ``N(0, sigma^2)`` to the whole row). The protected column is 0/1, so its noisy values lie
+        between the groups; the derivative there is part of the path from one group to the
+        other (the counterfactual change is the integral of ``dF/da`` over ``a`` from 0 to 1),
+        which is why the book keeps it. ``False`` keeps the column at its 0/1 value and
+        perturbs only the other features.
+
+    Returns
+    -------
+    numpy.ndarray of shape ``(n,)`` (or ``(n, n_samples)`` for ``reduce="none"``).
+
+    Raises as :func:`prediction_sensitivity`, and ``ValueError`` for a bad ``n_samples``,
+    ``sigma`` or ``reduce``.
+
+    See the chapter *Smooth prediction sensitivity*.
+    """
+    x, cols = _prepare(model, X, attr)
+    _check_block(block)
+    n_samples = _check_positive_int("n_samples", n_samples)
+    if isinstance(sigma, bool) or not isinstance(sigma, Real) or not math.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+    if reduce not in ("max", "mean", "none"):
+        raise ValueError(f"reduce must be 'max', 'mean' or 'none', got {reduce!r}")
+    if isinstance(generator, Integral) and not isinstance(generator, bool):
+        generator = torch.Generator().manual_seed(int(generator))
+    elif generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, an integer seed or None, got {type(generator).__name__}")
+    n, d = x.shape
+    noise_device = generator.device if generator is not None else x.device
+    keep = None
+    if not perturb_attr:
+        keep = torch.ones(d, dtype=x.dtype, device=x.device)
+        keep[cols] = 0
+    shape_out = (n, n_samples) if reduce == "none" else (n,)
+    out = torch.empty(shape_out, dtype=x.dtype, device=x.device)
+    with _measuring(model):
+        step = max(1, _rows_per_pass(model, x, chunk_size, max_memory_mb) // n_samples)
+        for start in range(0, n, step):
+            xc = x[start:start + step]
+            r = xc.shape[0]
+            noise = torch.randn((n_samples, r, d), generator=generator, device=noise_device, dtype=x.dtype)
+            noise = noise.to(x.device)
+            if keep is not None:
+                noise.mul_(keep)
+            xs = torch.addcmul(xc.unsqueeze(0), noise, torch.tensor(sigma, dtype=x.dtype, device=x.device))
+            g = _input_grad(model, xs.reshape(n_samples * r, d))[:, _columns(cols)]
+            s = _reduce_block(g, block).reshape(n_samples, r)
+            if reduce == "max":
+                out[start:start + r] = s.amax(dim=0)
+            elif reduce == "mean":
+                out[start:start + r] = s.mean(dim=0)
+            else:
+                out[start:start + r] = s.T
+    return out.cpu().numpy()
+
+
+def counterfactual_change(model: nn.Module, X, attr, *, batch_size: int = 8192) -> np.ndarray:
+    """``F(x with the 0/1 column attr flipped) - F(x)`` for every row, a signed numpy array.
+
+    What actually happens to a person's prediction when their group is changed and every other
+    feature is kept: for a row with ``a = 1`` the value is ``F(a=0) - F(a=1)``, for ``a = 0`` it
+    is ``F(a=1) - F(a=0)``. (``F(a=1) - F(a=0)`` for every row is ``change * (1 - 2 a)``.)
+    Computed in eval mode under :func:`torch.inference_mode`; the model's mode is restored.
+    ``attr`` must be one column holding only 0 and 1 (else ``ValueError``); the model must
+    return one output per row.
+
+    Note that the other features are *not* changed: a flip of the protected column alone is
+    not what a person of the other group with the same story would look like, since features
+    correlated with the group (proxies) stay as they were. See the chapter *Prediction
+    sensitivity*, section "Does it track what happens when the group changes?".
+    """
+    x, cols = _prepare(model, X, attr)
+    if len(cols) != 1:
+        raise ValueError("counterfactual_change needs a single 0/1 attribute column, not a block")
+    (a,) = cols
+    if not torch.isin(x[:, a], torch.tensor([0.0, 1.0], dtype=x.dtype, device=x.device)).all():
+        raise ValueError(f"column {a} must hold only 0 and 1 to be flipped (is it the raw protected column?)")
+    batch_size = _check_positive_int("batch_size", batch_size)
+    out = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
+    with _eval_mode(model), torch.inference_mode():
+        for start in range(0, x.shape[0], batch_size):
+            xc = x[start:start + batch_size]
+            flipped = xc.clone()
+            flipped[:, a] = 1 - flipped[:, a]
+            out[start:start + batch_size] = _forward(model, flipped) - _forward(model, xc)
+    return out.cpu().numpy()
