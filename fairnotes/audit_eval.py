@@ -1,0 +1,255 @@
+"""The auditability paper's evaluation: "fair"/"unfair" labels, ROC curves, the high-sensitivity cluster, audit cards.
+
+Explained in the chapter *Auditing individual predictions* (``book/audit.md``).
+
+The paper (Ngong, Maughan & Near, 2021, Section 5) has no ground truth for the fairness of an
+individual prediction, so it builds a proxy from two models trained on the same data: an
+"unfair" one (no mitigation) and a "fair" one (adversarial mitigation). A test prediction is
+labelled "fair" when the two models' 0/1 predictions agree (*Match*) and "unfair" when they
+disagree (*!Match*). The quotation marks are the paper's and the book's: the labels describe
+agreement with one mitigation, not any ground truth about fairness.
+
+Everything here is a tool for a *human* auditor. The paper's broader-impact statement warns
+that using such a measure in an automated decision process "could potentially lead to
+additional harm"; nothing in this module makes or should make a decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "match_labels",
+    "match_counts",
+    "roc_curve",
+    "roc_auc",
+    "mean_by_label",
+    "high_sensitivity",
+    "AuditCard",
+    "audit_card",
+]
+
+
+def _binary(name, values) -> np.ndarray:
+    a = np.asarray(values)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty")
+    if a.dtype == bool:
+        return a.astype(np.int64)
+    if not np.issubdtype(a.dtype, np.number) or not np.isin(a, (0, 1)).all():
+        raise ValueError(f"{name} must hold only 0 and 1")
+    return a.astype(np.int64)
+
+
+def match_labels(pred_unfair, pred_fair) -> np.ndarray:
+    """The paper's proxy label of each prediction: ``True`` = "unfair" (the models disagree, !Match).
+
+    ``pred_unfair`` and ``pred_fair`` are the 0/1 predictions of the unmitigated and the
+    mitigated model on the same rows. Returns a boolean array, ``True`` where they differ.
+    See the chapter *Auditing individual predictions*.
+    """
+    a, b = _binary("pred_unfair", pred_unfair), _binary("pred_fair", pred_fair)
+    if a.shape != b.shape:
+        raise ValueError(f"the two prediction arrays differ in length: {a.shape[0]} and {b.shape[0]}")
+    return a != b
+
+
+def match_counts(pred_unfair, pred_fair) -> dict:
+    """``{"Match": agreements, "!Match": disagreements}``: one row of the paper's Figure 1.
+
+    Also ``"unfair to fair"`` counts: how the disagreements split (``"1->0"``: the "unfair" model
+    predicts 1 and the "fair" one 0, and ``"0->1"``). See *Auditing individual predictions*.
+    """
+    unfair = match_labels(pred_unfair, pred_fair)
+    a, b = _binary("pred_unfair", pred_unfair), _binary("pred_fair", pred_fair)
+    return {"Match": int((~unfair).sum()), "!Match": int(unfair.sum()),
+            "1->0": int(((a == 1) & (b == 0)).sum()), "0->1": int(((a == 0) & (b == 1)).sum())}
+
+
+def _scores(score, n) -> np.ndarray:
+    s = np.asarray(score, dtype=np.float64)
+    if s.shape != (n,):
+        raise ValueError(f"score must have one value per label ({n}), got shape {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("score contains NaN or infinite values")
+    return s
+
+
+def roc_curve(is_unfair, score) -> pd.DataFrame:
+    """ROC curve of ``score`` as a detector of "unfair" predictions (``is_unfair`` True/1).
+
+    Returns a DataFrame with ``threshold``, ``fpr`` (fraction of "fair" predictions with a score
+    at or above the threshold) and ``tpr`` (the same for "unfair" ones), from (0, 0) to (1, 1),
+    computed with :func:`sklearn.metrics.roc_curve` (``drop_intermediate=False``). Raises if
+    either class is empty. See *Auditing individual predictions*.
+    """
+    from sklearn import metrics as skm
+
+    y = _binary("is_unfair", is_unfair)
+    s = _scores(score, y.shape[0])
+    if y.min() == y.max():
+        raise ValueError("the ROC curve needs both \"fair\" and \"unfair\" predictions")
+    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
+    return pd.DataFrame({"threshold": thr, "fpr": fpr, "tpr": tpr})
+
+
+def roc_auc(is_unfair, score) -> float:
+    """Area under :func:`roc_curve`: the probability that a random "unfair" prediction scores
+    higher than a random "fair" one (ties count one half). 0.5 is chance.
+    See *Auditing individual predictions*.
+    """
+    from sklearn import metrics as skm
+
+    y = _binary("is_unfair", is_unfair)
+    s = _scores(score, y.shape[0])
+    if y.min() == y.max():
+        raise ValueError("the AUC needs both \"fair\" and \"unfair\" predictions")
+    return float(skm.roc_auc_score(y, s))
+
+
+def mean_by_label(is_unfair, score) -> dict:
+    """Mean ``score`` of the "fair" and of the "unfair" predictions (the paper's Figures 2-4 claim)."""
+    y = _binary("is_unfair", is_unfair).astype(bool)
+    s = _scores(score, y.shape[0])
+    return {"\"fair\"": float(s[~y].mean()) if (~y).any() else np.nan,
+            "\"unfair\"": float(s[y].mean()) if y.any() else np.nan}
+
+
+def high_sensitivity(sensitivity, *, threshold: float | None = None, k: float = 3.0):
+    """The predictions whose sensitivity stands out: ``(mask, threshold)``.
+
+    Without ``threshold``, the cut is Tukey's "far out" fence ``Q3 + k * IQR`` of the values
+    (``k = 3``): a rule that does not assume any distribution and that a cluster far above the
+    bulk, as the paper's Figure 4 shows for the mitigated CNN on Adult, clears. Returns the boolean
+    mask of the values strictly above the cut, and the cut. See *Auditing individual predictions*.
+    """
+    s = np.asarray(sensitivity, dtype=np.float64)
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError("sensitivity must be a non-empty one-dimensional array")
+    if not np.isfinite(s).all():
+        raise ValueError("sensitivity contains NaN or infinite values")
+    if threshold is None:
+        if not k > 0:
+            raise ValueError(f"k must be positive, got {k!r}")
+        q1, q3 = np.quantile(s, [0.25, 0.75])
+        threshold = float(q3 + k * (q3 - q1))
+    return s > threshold, float(threshold)
+
+
+def _percentile(reference, value) -> float:
+    ref = np.asarray(reference, dtype=np.float64)
+    return float(100.0 * np.mean(ref <= value))
+
+
+@dataclass
+class AuditCard:
+    """One individual's audit card: ``features`` (their data, in original units) and ``summary``."""
+
+    features: pd.DataFrame
+    summary: pd.DataFrame
+
+    def _repr_html_(self):
+        return ("<b>Audit card</b><br>" + self.summary.to_html(index=False)
+                + "<br>" + self.features.to_html(index=False))
+
+
+def audit_card(
+    model,
+    fair_model,
+    X,
+    i: int,
+    attr: int,
+    *,
+    feature_names=None,
+    mean=None,
+    std=None,
+    reference_sensitivity=None,
+    reference_smooth=None,
+    fair_reference_sensitivity=None,
+    fair_reference_smooth=None,
+    n_samples: int = 50,
+    sigma: float | None = None,
+    generator: int = 0,
+    threshold: float = 0.5,
+    attribute_name: str = "protected attribute",
+) -> AuditCard:
+    """The audit card of row ``i`` of ``X`` for a human auditor.
+
+    Parameters
+    ----------
+    model, fair_model
+        The model being audited (the "unfair", unmitigated one) and the mitigated ("fair") one.
+    X, i, attr
+        Standardized rows (as :func:`fairnotes.data.split` returns them), the row to audit, and
+        the column of the 0/1 protected attribute.
+    feature_names, mean, std
+        Column names and the standardization (``Split.feature_names``, ``Split.mean``,
+        ``Split.std``) to show the person's features in original units; one-hot columns are
+        listed only when active.
+    reference_sensitivity, reference_smooth
+        The model's sensitivity and smooth sensitivity on a reference population (e.g. the
+        test rows); the card reports the percentile of this person's values among them
+        (the share of the reference at or below).
+    fair_reference_sensitivity, fair_reference_smooth
+        The same for the mitigated model.
+    n_samples, sigma, generator
+        Settings of :func:`fairnotes.sensitivity.smooth_prediction_sensitivity` for this row.
+
+    The summary reports, for both models: the probability and the 0/1 prediction, the
+    prediction with the protected attribute flipped (every other feature kept, with the caveat
+    of the chapter *Prediction sensitivity* on proxies), the sensitivity and the smooth
+    sensitivity with their percentiles, and whether the two models agree (the paper's "fair"
+    label). See the chapter *Auditing individual predictions*.
+    """
+    from fairnotes import models, sensitivity as sens
+
+    X = np.asarray(X, dtype=np.float32)
+    if not 0 <= int(i) < X.shape[0]:
+        raise ValueError(f"row {i} is out of range for X with {X.shape[0]} rows")
+    row = X[int(i):int(i) + 1]
+    sigma = sens.DEFAULT_SIGMA if sigma is None else sigma
+    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
+    mu = np.zeros(X.shape[1]) if mean is None else np.asarray(mean)
+    sd = np.ones(X.shape[1]) if std is None else np.asarray(std)
+    raw = row[0] * sd + mu
+    feats = []
+    for j, name in enumerate(names):
+        if "=" in name:
+            if raw[j] > 0.5:
+                col, val = name.split("=", 1)
+                feats.append((col, val))
+        else:
+            v = float(raw[j]) + 0.0
+            if abs(v) < 5e-3:
+                v = 0.0
+            feats.append((name, f"{v:.0f}" if abs(v - round(v)) < 1e-3 else f"{v:.2f}"))
+    features = pd.DataFrame(feats, columns=["feature", "value"])
+
+    summary = []
+    for label, m, ref_s, ref_ss in (("\"unfair\" model (audited)", model, reference_sensitivity, reference_smooth),
+                                    ("\"fair\" model (mitigated)", fair_model, fair_reference_sensitivity, fair_reference_smooth)):
+        p = float(models.predict_proba(m, row)[0])
+        flip = row.copy()
+        flip[0, attr] = 1 - flip[0, attr]
+        p_flip = float(models.predict_proba(m, flip)[0])
+        ps = float(sens.prediction_sensitivity(m, row, attr)[0])
+        sps = float(sens.smooth_prediction_sensitivity(m, row, attr, n_samples=n_samples, sigma=sigma,
+                                                       generator=generator)[0])
+        summary.append({
+            "model": label,
+            "probability": p, "prediction": int(p > threshold),
+            f"probability, {attribute_name} flipped": p_flip, f"prediction, {attribute_name} flipped": int(p_flip > threshold),
+            "sensitivity": ps,
+            "sensitivity percentile": _percentile(ref_s, ps) if ref_s is not None else np.nan,
+            "smooth sensitivity": sps,
+            "smooth sensitivity percentile": _percentile(ref_ss, sps) if ref_ss is not None else np.nan,
+        })
+    summary = pd.DataFrame(summary)
+    agree = summary["prediction"].iloc[0] == summary["prediction"].iloc[1]
+    summary["paper's label"] = "\"fair\" (Match)" if agree else "\"unfair\" (!Match)"
+    return AuditCard(features=features, summary=summary)

@@ -1,0 +1,124 @@
+"""fairnotes.audit_eval: the paper's "fair"/"unfair" labels, ROC curves, the cluster finder, audit cards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairnotes import audit_eval as ae
+
+
+def test_match_labels_and_counts_by_hand():
+    unfair = [1, 1, 0, 0, 1, 0]
+    fair = [1, 0, 0, 1, 0, 0]
+    lab = ae.match_labels(unfair, fair)
+    assert lab.tolist() == [False, True, False, True, True, False]
+    c = ae.match_counts(unfair, fair)
+    assert c == {"Match": 3, "!Match": 3, "1->0": 2, "0->1": 1}
+    assert c["Match"] + c["!Match"] == 6
+
+
+def test_match_counts_identical_and_opposite():
+    a = np.array([0, 1, 1, 0])
+    assert ae.match_counts(a, a)["!Match"] == 0
+    assert ae.match_counts(a, 1 - a)["Match"] == 0
+    assert ae.match_counts(a.astype(bool), a)["Match"] == 4
+
+
+@pytest.mark.parametrize("bad", [[0, 2, 1], [0.5, 1, 0]])
+def test_match_rejects_non_binary(bad):
+    with pytest.raises(ValueError, match="0 and 1"):
+        ae.match_labels(bad, [0, 1, 1])
+
+
+def test_match_rejects_length_mismatch():
+    with pytest.raises(ValueError, match="length"):
+        ae.match_labels([0, 1], [0, 1, 1])
+
+
+def test_roc_auc_by_hand():
+    # "unfair" scores 0.35, 0.8; "fair" scores 0.1, 0.4: of the 4 (unfair, fair) pairs,
+    # 3 are ordered correctly (0.35 < 0.4 is the one miss): AUC = 3/4.
+    y = [0, 0, 1, 1]
+    s = [0.1, 0.4, 0.35, 0.8]
+    assert ae.roc_auc(y, s) == pytest.approx(0.75)
+    # ties count one half: one tied pair out of four
+    assert ae.roc_auc([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.8]) == pytest.approx(0.875)
+    # perfect separation and its reverse
+    assert ae.roc_auc([0, 0, 1], [1, 2, 3]) == 1.0
+    assert ae.roc_auc([0, 0, 1], [3, 2, 1]) == 0.0
+
+
+def test_roc_auc_agrees_with_the_pair_count_on_random_inputs():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    s = np.round(rng.normal(size=200) + 0.7 * y, 1)  # rounded: many ties
+    pos, neg = s[y == 1], s[y == 0]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert ae.roc_auc(y, s) == pytest.approx(pairs)
+
+
+def test_roc_curve_by_hand():
+    curve = ae.roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    pts = list(zip(curve["fpr"], curve["tpr"]))
+    assert pts[0] == (0.0, 0.0) and pts[-1] == (1.0, 1.0)
+    assert pts[1:4] == [(0.0, 0.5), (0.5, 0.5), (0.5, 1.0)]
+    # the trapezoid area of the curve is the AUC
+    assert np.trapz(curve["tpr"], curve["fpr"]) == pytest.approx(0.75)
+    assert (np.diff(curve["fpr"]) >= 0).all() and (np.diff(curve["tpr"]) >= 0).all()
+
+
+def test_roc_needs_both_labels_and_finite_scores():
+    with pytest.raises(ValueError, match="both"):
+        ae.roc_auc([1, 1, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="NaN"):
+        ae.roc_curve([0, 1, 1], [0.1, np.nan, 0.3])
+    with pytest.raises(ValueError, match="one value per label"):
+        ae.roc_auc([0, 1, 1], [0.1, 0.3])
+
+
+def test_mean_by_label():
+    m = ae.mean_by_label([0, 0, 1, 1], [1.0, 3.0, 10.0, 20.0])
+    assert m == {'"fair"': 2.0, '"unfair"': 15.0}
+
+
+def test_high_sensitivity_finds_a_planted_cluster():
+    rng = np.random.default_rng(1)
+    bulk = np.abs(rng.normal(0, 0.01, size=1000))
+    cluster = 0.3 + 0.02 * rng.random(25)
+    s = np.concatenate([bulk, cluster])
+    mask, cut = ae.high_sensitivity(s)
+    assert mask[-25:].all(), "every planted high value is found"
+    assert mask[:-25].sum() <= 5, "few of the bulk are flagged"
+    q1, q3 = np.quantile(s, [0.25, 0.75])
+    assert cut == pytest.approx(q3 + 3 * (q3 - q1))
+    mask2, cut2 = ae.high_sensitivity(s, threshold=0.25)
+    assert cut2 == 0.25 and mask2.sum() == 25
+
+
+def test_audit_card_on_a_tiny_model():
+    torch = pytest.importorskip("torch")
+    from fairnotes import models
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4)).astype(np.float32)
+    X[:, 0] = rng.integers(0, 2, 50)
+    m1 = models.make_model("linear", 4, hidden=(4,), seed=1)
+    m2 = models.make_model("linear", 4, hidden=(4,), seed=2)
+    card = ae.audit_card(m1, m2, X, 3, 0, feature_names=["race", "age", "job=clerk", "job=nurse"],
+                         mean=np.array([0, 40, 0, 0.0]), std=np.array([1, 10, 1, 1.0]),
+                         reference_sensitivity=np.linspace(0, 1, 11), n_samples=5)
+    s = card.summary
+    assert list(s["model"]) == ['"unfair" model (audited)', '"fair" model (mitigated)']
+    p = models.predict_proba(m1, X[3:4])[0]
+    assert s["probability"].iloc[0] == pytest.approx(p)
+    assert set(card.features["feature"]) <= {"race", "age", "job"}
+    assert card.features.set_index("feature").loc["age", "value"] == f"{X[3, 1] * 10 + 40:.2f}"
+    flip = X[3:4].copy()
+    flip[0, 0] = 1 - flip[0, 0]
+    assert s.iloc[0, 3] == pytest.approx(models.predict_proba(m1, flip)[0])
+    assert s["smooth sensitivity"].iloc[0] >= 0
+    assert 0 <= s["sensitivity percentile"].iloc[0] <= 100
+    agree = s["prediction"].iloc[0] == s["prediction"].iloc[1]
+    assert s["paper's label"].iloc[0] == ('"fair" (Match)' if agree else '"unfair" (!Match)')
