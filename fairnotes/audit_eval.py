@@ -34,16 +34,10 @@ __all__ = [
 
 
 def _binary(name, values) -> np.ndarray:
-    a = np.asarray(values)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} is empty")
-    if a.dtype == bool:
-        return a.astype(np.int64)
-    if not np.issubdtype(a.dtype, np.number) or not np.isin(a, (0, 1)).all():
-        raise ValueError(f"{name} must hold only 0 and 1")
-    return a.astype(np.int64)
+    """0/1 values as int64, validated as :mod:`fairnotes.metrics` validates its inputs."""
+    from fairnotes.metrics import _as_binary
+
+    return _as_binary(name, values)
 
 
 def match_labels(pred_unfair, pred_fair) -> np.ndarray:

@@ -28,7 +28,7 @@ def test_match_counts_identical_and_opposite():
 
 @pytest.mark.parametrize("bad", [[0, 2, 1], [0.5, 1, 0]])
 def test_match_rejects_non_binary(bad):
-    with pytest.raises(ValueError, match="0 and 1"):
+    with pytest.raises(ValueError, match="must be binary \\(0/1\\)"):
         ae.match_labels(bad, [0, 1, 1])
 
 
