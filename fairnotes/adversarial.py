@@ -66,7 +66,6 @@ __all__ = [
     "RECIPE_LAMBDAS",
     "make_adversary",
     "train_adversarial",
-    "roc_auc",
     "book_settings",
     "book_models",
     "BookModels",
@@ -89,20 +88,6 @@ def make_adversary(architecture: str, n_attributes: int, *, seed: int | None = 0
     if architecture == "linear":
         return models.make_model("linear", 1, n_outputs=n_attributes, dropout=0.0, seed=seed)
     return models.make_model(architecture, 1, n_outputs=n_attributes, seed=seed)
-
-
-def roc_auc(y_true, score) -> float:
-    """Area under the ROC curve: P(score of a random positive > score of a random negative).
-
-    Ties count one half (the Mann-Whitney statistic, as :func:`sklearn.metrics.roc_auc_score`).
-    """
-    y = np.asarray(y_true).astype(bool)
-    sc = np.asarray(score, dtype=np.float64)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = pd.Series(sc).rank(method="average").to_numpy()
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -195,7 +180,7 @@ def _evaluate(model, adv, x, y, S, names, lam) -> dict:
     pred = (prob > 0.5).astype(np.int64)
     row = {
         "accuracy": metrics.accuracy(y, pred),
-        "roc_auc": roc_auc(y, prob),
+        "roc_auc": metrics.roc_auc(y, prob) if 0 < y.sum() < len(y) else float("nan"),
         "classifier_loss": float(F.binary_cross_entropy(p[:, 0].clamp(1e-7, 1 - 1e-7),
                                                         torch.as_tensor(y, dtype=torch.float32))),
     }
@@ -506,7 +491,10 @@ def book_settings(dataset: str, architecture: str) -> dict:
 
 @dataclass
 class BookModels:
-    """The "unfair" (unmitigated) and "fair" (mitigated) models of one dataset and architecture."""
+    """The "unfair" (unmitigated) and "fair" (mitigated) models of one dataset and architecture.
+
+    See the chapter *Adversarial mitigation*, section "The book's models".
+    """
 
     dataset: str
     architecture: str

@@ -53,7 +53,7 @@ class AuditResult:
     ``counterfactual_change`` (that minus ``probability``), ``prediction_flips`` (the 0/1
     decision changes when the attribute is flipped), ``flagged`` and, when given, ``y_true``.
     ``method`` says how the gradients were computed; ``threshold`` is the smooth sensitivity
-    above which a person is flagged.
+    above which a person is flagged. See the chapter *Comparing mitigations on the same people*.
     """
 
     table: pd.DataFrame

@@ -95,19 +95,23 @@ def roc_curve(is_unfair, score) -> pd.DataFrame:
 def roc_auc(is_unfair, score) -> float:
     """Area under :func:`roc_curve`: the probability that a random "unfair" prediction scores
     higher than a random "fair" one (ties count one half). 0.5 is chance.
+    :func:`fairnotes.metrics.roc_auc` with this module's checks and messages.
     See *Auditing individual predictions*.
     """
-    from sklearn import metrics as skm
+    from fairnotes.metrics import roc_auc as _auc
 
     y = _binary("is_unfair", is_unfair)
     s = _scores(score, y.shape[0])
     if y.min() == y.max():
         raise ValueError("the AUC needs both \"fair\" and \"unfair\" predictions")
-    return float(skm.roc_auc_score(y, s))
+    return _auc(y, s, name="is_unfair")
 
 
 def mean_by_label(is_unfair, score) -> dict:
-    """Mean ``score`` of the "fair" and of the "unfair" predictions (the paper's Figures 2-4 claim)."""
+    """Mean ``score`` of the "fair" and of the "unfair" predictions (the paper's Figures 2-4 claim).
+
+    See the chapter *Auditing individual predictions*.
+    """
     y = _binary("is_unfair", is_unfair).astype(bool)
     s = _scores(score, y.shape[0])
     return {"\"fair\"": float(s[~y].mean()) if (~y).any() else np.nan,
@@ -142,7 +146,10 @@ def _percentile(reference, value) -> float:
 
 @dataclass
 class AuditCard:
-    """One individual's audit card: ``features`` (their data, in original units) and ``summary``."""
+    """One individual's audit card: ``features`` (their data, in original units) and ``summary``.
+
+    See the chapter *Auditing individual predictions*.
+    """
 
     features: pd.DataFrame
     summary: pd.DataFrame

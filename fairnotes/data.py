@@ -52,7 +52,10 @@ __all__ = [
 
 
 class DataIntegrityError(ValueError):
-    """A shipped data file does not have the bytes it should (its SHA-256 differs)."""
+    """A shipped data file does not have the bytes it should (its SHA-256 differs).
+
+    See the chapter *The data and group fairness*.
+    """
 
 
 #: name -> SHA-256 of the *decompressed* bytes of each shipped raw file.
@@ -143,6 +146,7 @@ class TabularData:
     ``frame`` holds the rows; ``label`` names its 0/1 label column; ``protected`` maps each
     protected attribute's name to its 0/1 column (1 = privileged); ``categorical`` and
     ``numerical`` name the feature columns (the protected columns are listed separately).
+    See the chapter *The data and group fairness*.
     """
 
     name: str
@@ -311,7 +315,7 @@ def propublica_fairgp() -> TabularData:
 
 @dataclass
 class Split:
-    """A train/test split ready for a model. See :func:`split`."""
+    """A train/test split ready for a model. See :func:`split` and the chapter *The data and group fairness*."""
 
     X_train: np.ndarray
     X_test: np.ndarray

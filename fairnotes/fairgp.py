@@ -211,6 +211,7 @@ class TrainingHistory:
     data point), ``seconds`` (training time so far) and, when an evaluation set was given,
     ``accuracy``, ``DI`` (DIbinary = S_0 / S_1), ``PR0``, ``PR1`` (acceptance rates),
     ``TPR0``, ``TPR1``, ``TNR0``, ``TNR1`` of the thresholded predictions on it.
+    See the chapter *Demographic parity with FairGP*, section "What changes the result".
     """
 
     rows: list = field(default_factory=list)

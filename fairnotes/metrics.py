@@ -31,6 +31,7 @@ __all__ = [
     "p_percent_rule",
     "ntpr_diff",
     "accuracy",
+    "roc_auc",
     "group_report",
 ]
 
@@ -172,9 +173,31 @@ def ntpr_diff(y_true, y_pred, s) -> float:
 
 
 def accuracy(y_true, y_pred) -> float:
-    """Fraction of correct predictions."""
+    """Fraction of correct predictions. See the chapter *The data and group fairness*."""
     y_true, y_pred = _check(y_true=y_true, y_pred=y_pred)
     return float((y_true == y_pred).mean())
+
+
+def roc_auc(y_true, score, *, name: str = "y_true") -> float:
+    """Area under the ROC curve of ``score`` for the 0/1 labels ``y_true``.
+
+    The probability that a random positive scores higher than a random negative, ties counting
+    one half (the Mann-Whitney statistic; equal to :func:`sklearn.metrics.roc_auc_score`). 0.5 is
+    chance. Raises if either class is empty or a score is not finite; ``name`` names the labels
+    in that error. See the chapter *Adversarial mitigation* (the classifier's ROC AUC) and
+    *Auditing individual predictions* (separating "unfair" from "fair" predictions).
+    """
+    y = _as_binary(name, y_true).astype(bool)
+    sc = np.asarray(score, dtype=np.float64).reshape(-1)
+    if sc.shape[0] != y.shape[0]:
+        raise ValueError(f"score has {sc.shape[0]} values for {y.shape[0]} labels")
+    if not np.isfinite(sc).all():
+        raise ValueError(f"score has {int((~np.isfinite(sc)).sum())} values that are NaN or infinite")
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        raise ValueError(f"the AUC needs both classes in {name}: it has {n1} ones and {n0} zeros")
+    ranks = pd.Series(sc).rank(method="average").to_numpy()
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def group_report(y_true, y_pred, s, *, name: str | None = None, groups: tuple[str, str] | None = None):

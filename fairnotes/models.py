@@ -283,7 +283,10 @@ def predict(model: nn.Module, X, *, threshold: float = 0.5, batch_size: int = 81
 # --------------------------------------------------------------------------- cache
 
 def model_cache_dir() -> Path:
-    """Folder of the training cache: ``FAIRNOTES_CACHE_DIR`` or ``~/.cache/fairnotes/models``."""
+    """Folder of the training cache: ``FAIRNOTES_CACHE_DIR`` or ``~/.cache/fairnotes/models``.
+
+    See the chapter *Prediction sensitivity*, section "The models".
+    """
     root = os.environ.get("FAIRNOTES_CACHE_DIR")
     return Path(root) if root else Path.home() / ".cache" / "fairnotes" / "models"
 

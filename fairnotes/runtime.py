@@ -45,7 +45,7 @@ def _flag(name: str, default: bool) -> bool:
 
 
 def is_fast() -> bool:
-    """Whether fast mode is on (``FAIRNOTES_FAST=1``). See the chapter *Introduction*."""
+    """Whether fast mode is on (``FAIRNOTES_FAST=1``). See the introduction (``book/intro.md``)."""
     return _flag("FAIRNOTES_FAST", False)
 
 
@@ -53,7 +53,7 @@ def scale(full: T, fast: T) -> T:
     """Return ``fast`` in fast mode and ``full`` otherwise.
 
     Chapters call this for every epoch count, sample count, number of inducing points or
-    repeats, e.g. ``epochs = scale(full=20, fast=2)``. See the chapter *Introduction*.
+    repeats, e.g. ``epochs = scale(full=20, fast=2)``. See the introduction (``book/intro.md``).
     """
     return fast if is_fast() else full
 
@@ -62,6 +62,7 @@ def progress_enabled() -> bool:
     """Whether progress bars are shown.
 
     Off in fast mode and when ``FAIRNOTES_PROGRESS=0``; ``FAIRNOTES_PROGRESS=1`` forces them on.
+    See the introduction (``book/intro.md``), section "Running the book".
     """
     if "FAIRNOTES_PROGRESS" in os.environ:
         return _flag("FAIRNOTES_PROGRESS", True)
@@ -72,6 +73,7 @@ def progress(iterable: Iterable[T] | None = None, *, disable: bool | None = None
     """A tqdm progress bar that fast mode (or ``FAIRNOTES_PROGRESS=0``) silences.
 
     ``disable=True``/``False`` overrides the environment. Extra keyword arguments go to tqdm.
+    See the introduction (``book/intro.md``), section "Running the book".
     """
     from tqdm.auto import tqdm
 
@@ -90,7 +92,7 @@ def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | 
     one (importing TensorFlow costs a few seconds). On the CPU torch's kernels are deterministic
     for a given number of threads, so seeding is enough there. Returns which frameworks were seeded.
 
-    See the chapter *Introduction*, section "Running the book".
+    See the introduction (``book/intro.md``), section "Running the book".
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -133,7 +135,7 @@ def is_paper_size() -> bool:
     chapters can instead reproduce the paper's own sizes (all test rows, every noise draw, more
     epochs), which takes much longer. ``FAIRNOTES_FULL=1`` (or ``true``/``yes``/``on``) switches
     them to those sizes; fast mode (``FAIRNOTES_FAST=1``) takes precedence over it.
-    See the chapter *Introduction*, section "Running the book".
+    See the introduction (``book/intro.md``), section "Running the book".
     """
     return _flag("FAIRNOTES_FULL", False)
 

@@ -125,7 +125,3 @@ def test_validation():
         adv.train_adversarial(_tiny(), X, y, S * 2, cache=False)
     with pytest.raises(ValueError, match="outputs"):
         adv.train_adversarial(_tiny(), X, y, S, adversary=adv.make_adversary("linear", 3), cache=False)
-
-
-def test_roc_auc_helper():
-    assert adv.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)

@@ -78,3 +78,46 @@ def test_every_chapter_follows_the_pattern():
         assert text.count("```{exercise}") >= 3, f"{name}: fewer than three exercises"
         assert text.count("```{solution-start}") == text.count("```{exercise}"), f"{name}: an exercise has no solution"
         assert "{footbibliography}" in text, f"{name}: no chapter bibliography"
+
+
+def _chapter_titles() -> dict[str, str]:
+    """Title (first level-1 heading) of every chapter in the table of contents, by file stem."""
+    import re
+
+    titles = {}
+    for entry in toc_files():
+        path = ROOT / (entry if entry.endswith(".md") else entry + ".md")
+        m = re.search(r"^# (.+)$", path.read_text(), flags=re.M)
+        if m:
+            titles[path.stem] = m.group(1).strip()
+    return titles
+
+
+PACKAGE_MODULES = ["data", "metrics", "runtime", "models", "sensitivity", "adversarial", "audit_eval",
+                   "target_labels", "fairgp", "audit"]
+
+
+@pytest.mark.parametrize("module", PACKAGE_MODULES)
+def test_every_public_name_names_its_chapter(module):
+    """Each public function or class of fairnotes says, in its docstring, which chapter explains it.
+
+    The chapter must be one the table of contents has, named by its title in italics
+    (e.g. "See the chapter *Prediction sensitivity*") or by its file (``book/sensitivity.md``).
+    """
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(f"fairnotes.{module}")
+    titles = _chapter_titles()
+    names = getattr(mod, "__all__", None)
+    assert names, f"fairnotes.{module} has no __all__"
+    bad = []
+    for name in names:
+        obj = getattr(mod, name)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue  # constants are documented where they are defined
+        doc = " ".join((inspect.getdoc(obj) or "").split())  # a title may wrap across lines
+        # A chapter is named by its *title* (italics) or by its file ``book/<stem>.md``.
+        if not any(f"*{t}*" in doc or f"book/{stem}.md" in doc for stem, t in titles.items()):
+            bad.append(name)
+    assert not bad, f"fairnotes.{module}: these public names do not name a chapter of the book: {bad}"

@@ -118,3 +118,27 @@ def test_group_report_marks_undefined_metrics_as_nan():
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_roc_auc_by_hand_and_against_sklearn():
+    # Pairs (positive, negative): (0.35, 0.1) yes, (0.35, 0.4) no, (0.8, 0.1) yes, (0.8, 0.4) yes: 3/4.
+    assert M.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    # A tie between a positive and a negative counts one half.
+    assert M.roc_auc([0, 1], [0.5, 0.5]) == pytest.approx(0.5)
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    score = np.round(rng.normal(size=500) + y, 1)  # rounded: many ties
+    assert M.roc_auc(y, score) == pytest.approx(roc_auc_score(y, score))
+
+
+def test_roc_auc_rejects_bad_input():
+    with pytest.raises(ValueError, match="both classes"):
+        M.roc_auc([1, 1, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        M.roc_auc([0, 1], [0.1, np.nan])
+    with pytest.raises(ValueError, match="3 values for 2 labels"):
+        M.roc_auc([0, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="binary"):
+        M.roc_auc([0, 2], [0.1, 0.2])
