@@ -24,9 +24,7 @@ The chapter *Demographic parity with FairGP* shows the CSV.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -38,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+import _common  # noqa: E402  (benchmarks/_common.py)
+
 RESULTS = ROOT / "benchmarks" / "results" / "fairgp.csv"
 # The paper's appendix, Table 1 (Adult-gender): accuracy of GP and FairGPparity (mean target).
 PAPER_ACCURACY = {"GP": 0.83, "FairGP": 0.81}
@@ -47,25 +47,7 @@ def machine_info() -> dict:
     import gpflow
     import tensorflow as tf
 
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return {
-        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{platform.system()} {platform.machine()}",
-        "cpu": cpu, "cores": usable, "load_1min_at_start": round(load, 2),
-        "python": platform.python_version(), "tensorflow": tf.__version__, "gpflow": gpflow.__version__,
-    }
+    return _common.machine_info(tensorflow=tf.__version__, gpflow=gpflow.__version__)
 
 
 def step_times(num_inducing: int, batch_size: int, blocks: int, steps_per_block: int, seed: int = 0) -> dict:
@@ -170,12 +152,7 @@ def main(argv=None) -> pd.DataFrame:
                      "steps": fg.BOOK_SETTINGS["steps"], "wall_s": r["wall_s"], "cpu_s": r["cpu_s"],
                      "accuracy": r["accuracy"], "paper_accuracy": r["paper_accuracy"], "DIbinary": r["DIbinary"]})
     df = pd.DataFrame(rows)
-    for k, v in info.items():
-        df[k] = v
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, index=False)
-    print(f"wrote {out}")
+    _common.write_results(df, info, args.out)
     return df
 
 

@@ -31,9 +31,7 @@ it without re-running the benchmark.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
-import platform
 import statistics
 import sys
 import time
@@ -46,6 +44,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _common  # noqa: E402  (benchmarks/_common.py)
 from fairnotes import data, models  # noqa: E402
 from fairnotes.runtime import seed_everything  # noqa: E402
 from fairnotes.sensitivity import prediction_sensitivity, smooth_prediction_sensitivity  # noqa: E402
@@ -56,16 +55,6 @@ except ImportError:  # pragma: no cover
     sys.exit("the benchmark compares against Captum: pip install 'fairnotes[bench]' (captum)")
 
 import captum  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv=None):
@@ -211,10 +200,9 @@ def main(argv=None):
 
     machine = {
         "arch": args.arch, "dataset": args.dataset, "rows": n, "features": d, "n_samples": N, "sigma": sigma,
-        "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cpu": cpu_name(),
-        "torch": torch.__version__, "captum": captum.__version__, "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(),
+        **_common.machine_info(torch=torch.__version__, captum=captum.__version__),
         "load_avg_1min": round((load_before + load_after) / 2, 2),
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     rows = []
     for k in methods:
@@ -228,8 +216,6 @@ def main(argv=None):
                      "target": "< 1e-6", "met": bool(value < 1e-6) if np.isfinite(value) else None,
                      "repeats": None})
     table = pd.DataFrame(rows)
-    for k, v in machine.items():
-        table[k] = v
 
     pd.set_option("display.width", 160)
     print()
@@ -238,10 +224,7 @@ def main(argv=None):
     print(", ".join(f"{k}={v}" for k, v in machine.items()))
     if args.loop_rows and loop_n < n:
         print(f"(the per-row loop ran on {loop_n} rows; its time is scaled to {n} rows)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    print(f"written to {out}")
+    _common.write_results(table, machine, args.out)
     return table
 
 

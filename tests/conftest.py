@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+
+import pytest
 from pathlib import Path
 
 os.environ["FAIRNOTES_FAST"] = "1"
@@ -94,3 +96,15 @@ def pytest_collection_modifyitems(session, config, items):
         if p.suffix == ".ipynb" and p.parent == NB_DIR:
             seen.add(p.stem)
     config.fairnotes_notebooks = seen
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch thread: tiny networks gain nothing from threads, and on a busy
+    2-core machine two threads thrash. Modules of torch tests use it through ``pytestmark``."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -12,13 +12,7 @@ from fairnotes import adversarial as adv  # noqa: E402
 from fairnotes import metrics, models  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is faster, and kinder to a shared machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _problem(n=600, seed=0):

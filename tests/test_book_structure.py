@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import NB_DIR, ROOT, notebook_chapters, toc_files
+from conftest import ROOT, notebook_chapters, toc_files
 
 
 def test_every_toc_entry_exists():

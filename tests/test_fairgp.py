@@ -6,7 +6,6 @@ Fast: the GPflow tests use a few hundred synthetic rows and finish in well under
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 

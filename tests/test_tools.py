@@ -1,7 +1,6 @@
 """tools/book.py: notebooks for the classroom and the student edition."""
 
 import sys
-from pathlib import Path
 
 import nbformat
 import yaml
