@@ -297,21 +297,30 @@ def _cache_enabled(cache: bool | None) -> bool:
     return runtime._flag("FAIRNOTES_MODEL_CACHE", True)
 
 
-def _cache_key(model, tensors, args) -> str:
+def _cache_key(tag, args: dict, modules, arrays) -> str:
+    """SHA-256 of everything that determines a training run, for the on-disk cache.
+
+    ``tag`` names the algorithm (and its version); ``args`` its settings; ``modules`` the networks
+    it starts from (class, configuration and every weight); ``arrays`` the data (numpy arrays or
+    tensors, ``None`` allowed). The fairnotes and torch versions are part of the key. Used by
+    :func:`train` and :func:`fairnotes.adversarial.train_adversarial`.
+    """
     import fairnotes
 
     h = hashlib.sha256()
-    h.update(repr(("fairnotes", fairnotes.__version__, "torch", torch.__version__,
-                   type(model).__module__, type(model).__qualname__,
-                   sorted(getattr(model, "config", {}).items()), sorted(args.items()))).encode())
-    for name, value in model.state_dict().items():
-        h.update(name.encode())
-        h.update(value.detach().cpu().contiguous().numpy().tobytes())
-    for t in tensors:
-        if t is None:
+    h.update(repr((tag, fairnotes.__version__, torch.__version__, sorted(args.items()))).encode())
+    for m in modules:
+        h.update(repr((type(m).__module__, type(m).__qualname__, sorted(getattr(m, "config", {}).items()))).encode())
+        for name, value in m.state_dict().items():
+            h.update(name.encode())
+            h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    for a in arrays:
+        if a is None:
             h.update(b"none")
             continue
-        a = t.detach().cpu().contiguous().numpy()
+        if isinstance(a, torch.Tensor):
+            a = a.detach().cpu().numpy()
+        a = np.ascontiguousarray(a)
         h.update(repr((a.dtype.str, a.shape)).encode())
         h.update(a.tobytes())
     return h.hexdigest()
@@ -392,7 +401,7 @@ def train(
             "weight_decay": float(weight_decay), "seed": int(seed)}
     path = None
     if use_cache:
-        key = _cache_key(model, (x_tr, y_tr, x_te, y_te), args)
+        key = _cache_key("fairnotes.models.train", args, (model,), (x_tr, y_tr, x_te, y_te))
         path = model_cache_dir() / f"{type(model).__name__}-{key[:32]}.pt"
         if path.exists():
             try:
