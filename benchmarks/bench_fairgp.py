@@ -13,7 +13,7 @@ It prints, and writes to ``benchmarks/results/fairgp.csv`` with the machine's de
    interleaved blocks so that a busy machine slows both alike; the ratio of the medians is the
    number to read (target: at most 1.1). Done at the paper's size (500 inducing points, batch
    500) and at the book's default size.
-2. **The book's default fit** on Adult (sex, mean target; ``fairnotes.fairgp.BOOK_SETTINGS``): wall
+2. **The book's default fit** on Adult (sex, mean target; ``fairnotes.presets.FAIRGP_FIT``): wall
    time including TensorFlow's tracing, process CPU time, and the test accuracy and DIbinary
    against the paper's appendix (target: under a minute on 2 cores; accuracy within 0.02).
 
@@ -55,15 +55,14 @@ def step_times(num_inducing: int, batch_size: int, blocks: int, steps_per_block:
     import gpflow
     import tensorflow as tf
 
-    from fairnotes import data
+    from fairnotes import data, presets, target_labels
     from fairnotes import fairgp as fg
 
     d = data.adult_fairgp()
-    sp = data.split(d, "sex", test_size=1 / 3, seed=seed, include_protected=False,
-                    encoding="ordinal", stratify=True)
+    sp = presets.fairgp_split(d, "sex", seed)
     X = sp.X_train.astype(np.float64)
     n = len(X)
-    P = fg.parity_parameters(d.base_rates("sex"), "mean")
+    P = target_labels.parity_parameters(d.base_rates("sex"), "mean")
     setups = {
         "Bernoulli SVGP": (gpflow.likelihoods.Bernoulli(), sp.y_train[:, None].astype(np.float64)),
         "FairGP": (fg.FairGPLikelihood(P), fg.pack_labels(sp.y_train, sp.s_train)),
@@ -71,7 +70,7 @@ def step_times(num_inducing: int, batch_size: int, blocks: int, steps_per_block:
     steps = {}
     for name, (lik, Y) in setups.items():
         model = fg.build_svgp(X, lik, num_inducing=num_inducing, seed=seed)
-        steps[name] = fg.make_train_step(model, X, Y, learning_rate=fg.BOOK_SETTINGS["learning_rate"])
+        steps[name] = fg.make_train_step(model, X, Y, learning_rate=presets.FAIRGP_FIT["learning_rate"])
     rng = np.random.default_rng(seed)
     batches = [tf.constant(rng.choice(n, size=batch_size, replace=False)) for _ in range(steps_per_block)]
     for step in steps.values():  # trace and warm up
@@ -96,16 +95,15 @@ def step_times(num_inducing: int, batch_size: int, blocks: int, steps_per_block:
 
 def default_fit(seed: int = 0) -> list[dict]:
     """The book's default fit on Adult (sex, mean target): GP and FairGP, time and metrics."""
-    from fairnotes import data, metrics
+    from fairnotes import data, metrics, presets, target_labels
     from fairnotes import fairgp as fg
 
     d = data.adult_fairgp()
-    sp = data.split(d, "sex", test_size=1 / 3, seed=seed, include_protected=False,
-                    encoding="ordinal", stratify=True)
+    sp = presets.fairgp_split(d, "sex", seed)
     rows = []
-    for name, P in [("GP", None), ("FairGP", fg.parity_parameters(d.base_rates("sex"), "mean"))]:
+    for name, P in [("GP", None), ("FairGP", target_labels.parity_parameters(d.base_rates("sex"), "mean"))]:
         w0, c0 = time.perf_counter(), time.process_time()
-        clf = fg.FairGP(P, seed=seed, progress_bar=False, **fg.BOOK_SETTINGS).fit(sp.X_train, sp.y_train, sp.s_train)
+        clf = fg.FairGP(P, seed=seed, progress=False, **presets.FAIRGP_FIT).fit(sp.X_train, sp.y_train, sp.s_train)
         y_pred = clf.predict(sp.X_test)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         rows.append({"model": name, "wall_s": wall, "cpu_s": cpu,
@@ -121,7 +119,7 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
 
-    from fairnotes import fairgp as fg
+    from fairnotes import presets
     from fairnotes.runtime import seed_everything
 
     seed_everything(0)
@@ -129,27 +127,27 @@ def main(argv=None) -> pd.DataFrame:
     print("machine:", ", ".join(f"{k}={v}" for k, v in info.items()))
     blocks, per_block = (4, 10) if args.quick else (10, 20)
     rows = []
-    sizes = [("paper size", 500), ("book default", fg.BOOK_SETTINGS["num_inducing"])]
+    sizes = [("paper size", 500), ("book default", presets.FAIRGP_FIT["num_inducing"])]
     for label, m in sizes:
-        t = step_times(m, fg.BOOK_SETTINGS["batch_size"], blocks, per_block)
+        t = step_times(m, presets.FAIRGP_FIT["batch_size"], blocks, per_block)
         ratio_wall = t["FairGP"]["wall_ms"] / t["Bernoulli SVGP"]["wall_ms"]
         ratio_cpu = t["FairGP"]["cpu_ms"] / t["Bernoulli SVGP"]["cpu_ms"]
-        print(f"[step time, {label}: M={m}, batch={fg.BOOK_SETTINGS['batch_size']}] "
+        print(f"[step time, {label}: M={m}, batch={presets.FAIRGP_FIT['batch_size']}] "
               f"Bernoulli SVGP {t['Bernoulli SVGP']['wall_ms']:.1f} ms, FairGP {t['FairGP']['wall_ms']:.1f} ms "
               f"per step (wall, median of {blocks} blocks); ratio {ratio_wall:.3f} (wall), {ratio_cpu:.3f} (CPU)")
         for name in t:
             rows.append({"benchmark": f"step time ({label})", "model": name, "num_inducing": m,
-                         "batch_size": fg.BOOK_SETTINGS["batch_size"], "steps": per_block * blocks,
+                         "batch_size": presets.FAIRGP_FIT["batch_size"], "steps": per_block * blocks,
                          "wall_ms_per_step": t[name]["wall_ms"], "cpu_ms_per_step": t[name]["cpu_ms"],
                          "ratio_to_bernoulli_wall": t[name]["wall_ms"] / t["Bernoulli SVGP"]["wall_ms"],
                          "ratio_to_bernoulli_cpu": t[name]["cpu_ms"] / t["Bernoulli SVGP"]["cpu_ms"]})
     for r in default_fit():
-        print(f"[default fit, Adult sex, {fg.BOOK_SETTINGS}] {r['model']}: {r['wall_s']:.1f} s wall, "
+        print(f"[default fit, Adult sex, {presets.FAIRGP_FIT}] {r['model']}: {r['wall_s']:.1f} s wall, "
               f"{r['cpu_s']:.1f} s CPU; accuracy {r['accuracy']:.3f} (paper {r['paper_accuracy']:.2f}), "
               f"DIbinary {r['DIbinary']:.2f}")
         rows.append({"benchmark": "default fit (Adult, sex, mean target)", "model": r["model"],
-                     "num_inducing": fg.BOOK_SETTINGS["num_inducing"], "batch_size": fg.BOOK_SETTINGS["batch_size"],
-                     "steps": fg.BOOK_SETTINGS["steps"], "wall_s": r["wall_s"], "cpu_s": r["cpu_s"],
+                     "num_inducing": presets.FAIRGP_FIT["num_inducing"], "batch_size": presets.FAIRGP_FIT["batch_size"],
+                     "steps": presets.FAIRGP_FIT["steps"], "wall_s": r["wall_s"], "cpu_s": r["cpu_s"],
                      "accuracy": r["accuracy"], "paper_accuracy": r["paper_accuracy"], "DIbinary": r["DIbinary"]})
     df = pd.DataFrame(rows)
     _common.write_results(df, info, args.out)

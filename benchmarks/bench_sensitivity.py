@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402  (benchmarks/_common.py)
-from fairnotes import data, models  # noqa: E402
+from fairnotes import models, presets  # noqa: E402
 from fairnotes.runtime import seed_everything  # noqa: E402
 from fairnotes.sensitivity import prediction_sensitivity, smooth_prediction_sensitivity  # noqa: E402
 
@@ -78,9 +78,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(0, tensorflow=False)
-    tab = data.adult_auditability() if args.dataset == "adult" else data.compas_auditability()
-    sp = data.split(tab, "race", test_size=0.2, seed=0)
-    a = sp.protected_index
+    sp = presets.auditability_split(args.dataset)
+    a = sp.s_column
     model = models.make_model(args.arch, sp.X_train.shape[1], seed=0)
     model, hist = models.train(model, sp.X_train, sp.y_train, X_test=sp.X_test, y_test=sp.y_test,
                                epochs=args.epochs, batch_size=128, seed=0, progress=False)
@@ -112,7 +111,7 @@ def main(argv=None):
 
     def ours_smooth(seed=1, chunk_size=None, reduce="max"):
         return smooth_prediction_sensitivity(model, X, a, n_samples=N, sigma=sigma, reduce=reduce,
-                                             generator=torch.Generator().manual_seed(seed), chunk_size=chunk_size)
+                                             seed=torch.Generator().manual_seed(seed), chunk_size=chunk_size)
 
     def captum_loop_max(seed=1, reduce="max"):
         g = torch.Generator().manual_seed(seed)

@@ -1,13 +1,23 @@
 """fairnotes: the package behind the executable textbook *fairnotes*.
 
-The package holds what a reader would reuse; the chapters in ``book/`` hold the story.
-Importing ``fairnotes`` is light: it loads only numpy and pandas. The torch code
-(:mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`, :mod:`fairnotes.adversarial`) and the
-TensorFlow/GPflow code (:mod:`fairnotes.fairgp`) are imported only when you import those modules.
+The package holds what a reader would reuse; the chapters in ``book/`` hold the story. Its layers:
+
+* numpy and pandas only, imported with the package: :mod:`fairnotes.data`,
+  :mod:`fairnotes.metrics`, :mod:`fairnotes.target_labels`, :mod:`fairnotes.counterfactual`,
+  :mod:`fairnotes.runtime`, and the papers' and the book's settings, :mod:`fairnotes.presets`;
+* torch, imported when you import them: :mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`,
+  :mod:`fairnotes.adversarial`;
+* TensorFlow and GPflow: :mod:`fairnotes.fairgp`;
+* every model kind: :mod:`fairnotes.evaluation` (the auditability paper's evaluation) and
+  :mod:`fairnotes.audit` (one audit for torch, GPflow and plain callables);
+* figures in the book's one style: :mod:`fairnotes.plots` (matplotlib and seaborn).
+
+Private plumbing (input checks, torch helpers, the training cache) lives in modules whose names
+start with an underscore. The API reference appendix of the book documents every public name.
 """
 
-from fairnotes import data, metrics, runtime
+from fairnotes import counterfactual, data, metrics, presets, runtime, target_labels
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "metrics", "runtime", "__version__"]
+__all__ = ["counterfactual", "data", "metrics", "presets", "runtime", "target_labels", "__version__"]

@@ -52,6 +52,13 @@ def positive_number(name: str, value) -> float:
     return float(value)
 
 
+def nonnegative_number(name: str, value) -> float:
+    """``value`` as a ``float`` if it is a finite number >= 0 (booleans are refused)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def fraction(name: str, value) -> float:
     """``value`` as a ``float`` if it lies strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, Real) or not (0 < value < 1):

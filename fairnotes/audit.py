@@ -1,6 +1,6 @@
 """One audit for every model in the book: the same individual measures for torch, GPflow and plain callables.
 
-Explained in the chapter *Comparing mitigations on the same people* (``book/compare.md``).
+Explained in the chapter :doc:`/book/compare`.
 
 :func:`audit` takes a trained model and the people to audit and returns, per person, the
 prediction, prediction sensitivity ``|dF/da|``, smooth prediction sensitivity (the worst case over
@@ -29,18 +29,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from numbers import Integral, Real
-
 import numpy as np
 import pandas as pd
 
-from fairnotes import metrics as _metrics
+from fairnotes import metrics
+from fairnotes._validation import (binary, column_index, matrix, nonnegative_number, positive_int,
+                                   positive_number, probabilities)
+from fairnotes.presets import DEFAULT_SIGMA
 
-__all__ = ["audit", "AuditResult", "DEFAULT_SIGMA"]
+__all__ = ["audit", "AuditResult"]
 
-#: Default noise level of smooth prediction sensitivity, in standardized feature units (the
-#: same default as :data:`fairnotes.sensitivity.DEFAULT_SIGMA`).
-DEFAULT_SIGMA = 0.1
 
 
 @dataclass
@@ -52,13 +50,13 @@ class AuditResult:
     ``counterfactual_probability`` (with the protected attribute flipped),
     ``counterfactual_change`` (that minus ``probability``), ``prediction_flips`` (the 0/1
     decision changes when the attribute is flipped), ``flagged`` and, when given, ``y_true``.
-    ``method`` says how the gradients were computed; ``threshold`` is the smooth sensitivity
-    above which a person is flagged. See the chapter *Comparing mitigations on the same people*.
+    ``method`` says how the gradients were computed; ``flag_threshold`` is the smooth sensitivity
+    above which a person is flagged. See the chapter :doc:`/book/compare`.
     """
 
     table: pd.DataFrame
     method: str
-    threshold: float
+    flag_threshold: float
     percentile: float | None
     name: str = "model"
     groups: tuple[str, str] = ("s=0", "s=1")
@@ -71,27 +69,24 @@ class AuditResult:
 
     def summary(self) -> pd.DataFrame:
         """Per group: people, flagged people and their share, mean (smooth) sensitivity,
-        selection rate, and how many decisions flip with the attribute."""
+        selection rate, and how many decisions flip with the attribute (:func:`fairnotes.metrics.per_group`)."""
         t = self.table
-        rows = []
-        for g in (0, 1):
-            m = t["s"] == g
-            rows.append({
-                "model": self.name, "group": self.groups[g], "s": g, "people": int(m.sum()),
-                "flagged": int(t.loc[m, "flagged"].sum()),
-                "flagged share": float(t.loc[m, "flagged"].mean()) if m.any() else np.nan,
-                "mean sensitivity": float(t.loc[m, "sensitivity"].mean()),
-                "mean smooth sensitivity": float(t.loc[m, "smooth_sensitivity"].mean()),
-                "selection rate": float(t.loc[m, "prediction"].mean()),
-                "decisions that flip": int(t.loc[m, "prediction_flips"].sum()),
-            })
-        return pd.DataFrame(rows)
+        table = metrics.per_group(
+            t["s"], y_pred=t["prediction"], groups=self.groups, name=self.name,
+            **{"flagged": (t["flagged"], "sum"), "flagged share": t["flagged"],
+               "mean sensitivity": t["sensitivity"], "mean smooth sensitivity": t["smooth_sensitivity"],
+               "decisions that flip": (t["prediction_flips"], "sum")})
+        table = table.rename(columns={"n": "people"})
+        for col in ("flagged", "decisions that flip"):
+            table[col] = table[col].astype(int)
+        return table[["model", "group", "s", "people", "flagged", "flagged share", "mean sensitivity",
+                      "mean smooth sensitivity", "selection rate", "decisions that flip"]]
 
     def group_metrics(self) -> pd.DataFrame:
         """The group metrics of the audited predictions (needs ``y_true``), one row per metric."""
         if "y_true" not in self.table:
             raise ValueError("group metrics need the true labels: call audit(..., y_true=...)")
-        summary, _ = _metrics.group_report(self.table["y_true"], self.table["prediction"],
+        summary, _ = metrics.group_report(self.table["y_true"], self.table["prediction"],
                                            self.table["s"], name=self.name, groups=self.groups)
         return summary
 
@@ -115,66 +110,15 @@ class AuditResult:
         sns.histplot(data=t, x=column, hue="group", stat="density", common_norm=False, element="step",
                      bins=40, ax=ax)
         if column == "smooth_sensitivity":
-            ax.axvline(self.threshold, color="black", ls="--", lw=1)
+            ax.axvline(self.flag_threshold, color="black", ls="--", lw=1)
         ax.set_title(self.name)
         ax.set_xlabel(column.replace("_", " "))
-        return ax
-
-    def plot_flagged(self, ax=None):
-        """Smooth sensitivity against the counterfactual change, flagged people highlighted."""
-        import matplotlib.pyplot as plt
-        import seaborn as sns
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
-        t = self.table.assign(group=self.table["s"].map(dict(enumerate(self.groups))))
-        sns.scatterplot(data=t, x="counterfactual_change", y="smooth_sensitivity", hue="group",
-                        style="flagged", s=12, alpha=0.6, ax=ax)
-        ax.axhline(self.threshold, color="black", ls="--", lw=1)
-        ax.set_title(self.name)
-        ax.set_xlabel("counterfactual change in P(y = 1)")
-        ax.set_ylabel("smooth sensitivity")
         return ax
 
     def __repr__(self) -> str:
         n = len(self.table)
         return (f"AuditResult({self.name!r}: {n} people, method={self.method!r}, "
-                f"flagged {int(self.table['flagged'].sum())} above {self.threshold:.4g})")
-
-
-# --------------------------------------------------------------------------- input checks
-
-def _as_matrix(X, name="X") -> np.ndarray:
-    if hasattr(X, "detach"):  # a torch tensor
-        X = X.detach().cpu().numpy()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (people x features), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} has no rows")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinite values ({int((~np.isfinite(X)).sum())} entries)")
-    return X
-
-
-def _check_attr(attr, width: int) -> int:
-    if isinstance(attr, bool) or not isinstance(attr, Integral):
-        raise TypeError(f"attr must be a column index (an integer), got {attr!r}")
-    attr = int(attr)
-    if not -width <= attr < width:
-        raise ValueError(f"attr={attr} is out of range for {width} feature columns")
-    return attr % width
-
-
-def _probabilities(p, n: int, what: str) -> np.ndarray:
-    p = np.asarray(p, dtype=np.float64)
-    if p.ndim == 2 and p.shape[1] == 1:
-        p = p[:, 0]
-    if p.shape != (n,):
-        raise ValueError(f"{what} must return one probability per row, shape ({n},); got {p.shape}")
-    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
-        raise ValueError(f"{what} must return probabilities in [0, 1]")
-    return p
+                f"flagged {int(self.table['flagged'].sum())} above {self.flag_threshold:.4g})")
 
 
 # --------------------------------------------------------------------------- the three back ends
@@ -185,16 +129,16 @@ class _Backend:
     def proba(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def grad(self, X: np.ndarray, attr: int) -> np.ndarray:
+    def grad(self, X: np.ndarray, s_column: int) -> np.ndarray:
         """``dF/da`` per row (signed)."""
         raise NotImplementedError
 
-    def smooth(self, X, attr, n_samples, sigma, seed):
+    def smooth(self, X, s_column, n_samples, sigma, seed):
         rng = np.random.default_rng(seed)
         best = np.zeros(X.shape[0])
         for _ in range(n_samples):
             noisy = X + sigma * rng.standard_normal(X.shape)
-            np.maximum(best, np.abs(self.grad(noisy, attr)), out=best)
+            np.maximum(best, np.abs(self.grad(noisy, s_column)), out=best)
         return best
 
 
@@ -207,18 +151,18 @@ class _TorchBackend(_Backend):
     def proba(self, X):
         from fairnotes.models import predict_proba
 
-        return _probabilities(predict_proba(self.model, X.astype(np.float32)), len(X), "the torch model")
+        return probabilities("the torch model", predict_proba(self.model, X.astype(np.float32)), len(X))
 
-    def grad(self, X, attr):
+    def grad(self, X, s_column):
         from fairnotes.sensitivity import prediction_sensitivity
 
-        return prediction_sensitivity(self.model, X.astype(np.float32), attr, signed=True).astype(np.float64)
+        return prediction_sensitivity(self.model, X.astype(np.float32), s_column, signed=True).astype(np.float64)
 
-    def smooth(self, X, attr, n_samples, sigma, seed):
+    def smooth(self, X, s_column, n_samples, sigma, seed):
         from fairnotes.sensitivity import smooth_prediction_sensitivity
 
-        return smooth_prediction_sensitivity(self.model, X.astype(np.float32), attr, n_samples=n_samples,
-                                             sigma=sigma, generator=seed).astype(np.float64)
+        return smooth_prediction_sensitivity(self.model, X.astype(np.float32), s_column, n_samples=n_samples,
+                                             sigma=sigma, seed=seed).astype(np.float64)
 
 
 class _TensorFlowBackend(_Backend):
@@ -231,9 +175,9 @@ class _TensorFlowBackend(_Backend):
         import tensorflow as tf
 
         out = [self.fn(tf.constant(X[i:i + self.batch])).numpy() for i in range(0, len(X), self.batch)]
-        return _probabilities(np.concatenate(out), len(X), "the GPflow model")
+        return probabilities("the GPflow model", np.concatenate(out), len(X))
 
-    def grad(self, X, attr):
+    def grad(self, X, s_column):
         import tensorflow as tf
 
         out = []
@@ -244,7 +188,7 @@ class _TensorFlowBackend(_Backend):
                 p = self.fn(x)
             # the rows of GPflow's marginal predictions do not interact, so the gradient of
             # the sum holds each row's own gradient
-            out.append(tape.gradient(p, x).numpy()[:, attr])
+            out.append(tape.gradient(p, x).numpy()[:, s_column])
         return np.concatenate(out)
 
 
@@ -254,12 +198,12 @@ class _FiniteDifferenceBackend(_Backend):
         self.method = f"central finite differences (step {step:g}): the model is a plain callable"
 
     def proba(self, X):
-        return _probabilities(self.fn(X), len(X), "the model callable")
+        return probabilities("the model callable", self.fn(X), len(X))
 
-    def grad(self, X, attr):
+    def grad(self, X, s_column):
         up, down = X.copy(), X.copy()
-        up[:, attr] += self.step
-        down[:, attr] -= self.step
+        up[:, s_column] += self.step
+        down[:, s_column] -= self.step
         return (self.proba(up) - self.proba(down)) / (2 * self.step)
 
 
@@ -268,14 +212,14 @@ def _is_torch_module(model) -> bool:
     return torch is not None and isinstance(model, torch.nn.Module)
 
 
-def _resolve(model, X, s, attr, fd_step):
+def _resolve(model, X, s, s_column, fd_step):
     """The back end, the model's input matrix, the protected column in it (or None) and notes."""
     notes = []
     fairgp = sys.modules.get("fairnotes.fairgp")
     if fairgp is not None and isinstance(model, fairgp.FairGP):
-        if attr is not None:
-            raise ValueError("for a FairGP model, pass X without s and s separately; attr is decided by the model")
-        model._check_fitted()
+        if s_column is not None:
+            raise ValueError("for a FairGP model, pass X without s and s separately; s_column is decided by the model")
+        model.check_fitted()
         Xk = model.kernel_inputs(X, s) if model.s_as_input else X
         backend = _TensorFlowBackend(model.proba_function())
         if not model.s_as_input:
@@ -293,10 +237,10 @@ def _resolve(model, X, s, attr, fd_step):
     else:
         raise TypeError(f"cannot audit a {type(model).__name__}: give a torch module, a FairGP or GPflow "
                         "model, or a callable mapping a feature matrix to probabilities")
-    if attr is None:
-        notes.append("attr=None: the model's inputs do not include the protected attribute")
+    if s_column is None:
+        notes.append("s_column=None: the model's inputs do not include the protected attribute")
         return backend, X, None, notes
-    return backend, X, _check_attr(attr, X.shape[1]), notes
+    return backend, X, column_index("s_column", s_column, X.shape[1]), notes
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -306,12 +250,12 @@ def audit(
     X,
     s,
     *,
-    attr: int | None = None,
+    s_column: int | None = None,
     y_true=None,
     n_samples: int = 50,
     sigma: float = DEFAULT_SIGMA,
     percentile: float | None = 95.0,
-    threshold: float | None = None,
+    flag_threshold: float | None = None,
     seed: int = 0,
     fd_step: float = 1e-4,
     name: str = "model",
@@ -330,7 +274,7 @@ def audit(
         as passed to ``fit`` (FairGP\\* gets ``s`` appended, as in training).
     s
         The protected attribute of each person, 0/1 (1 = privileged).
-    attr
+    s_column
         Column of the protected attribute in ``X`` (not for FairGP, which knows where ``s`` is).
         ``None`` declares that the model does not read the attribute: its sensitivity is 0 by
         construction and flipping the attribute cannot change its predictions.
@@ -340,61 +284,57 @@ def audit(
         Smooth prediction sensitivity: the maximum of ``|dF/da|`` over ``n_samples`` Gaussian
         perturbations of standard deviation ``sigma`` of the whole row (the protected column
         included), drawn with ``seed``.
-    percentile, threshold
-        Flag the people whose smooth sensitivity is above ``threshold``; with ``threshold=None``
-        the threshold is the ``percentile``-th percentile of this audit's own smooth
+    percentile, flag_threshold
+        Flag the people whose smooth sensitivity is above ``flag_threshold``; with
+        ``flag_threshold=None`` it is the ``percentile``-th percentile of this audit's own smooth
         sensitivities (so about ``100 - percentile`` percent are flagged). To compare models,
-        pass one absolute ``threshold`` to every audit. A model with sensitivity 0 by
+        pass one absolute ``flag_threshold`` to every audit. A model with sensitivity 0 by
         construction flags no one.
     fd_step
         Step of the central finite differences used for a plain callable.
 
-    See the chapter *Comparing mitigations on the same people*.
+    See the chapter :doc:`/book/compare`.
     """
-    X = _as_matrix(X)
+    X = matrix("X", X)
     n = X.shape[0]
-    s = np.asarray(s).reshape(-1)
+    s = binary("s", np.asarray(s).reshape(-1))
     if s.shape[0] != n:
         raise ValueError(f"s has {s.shape[0]} values for {n} rows of X")
-    s = _metrics._as_binary("s", s)
     if y_true is not None:
-        y_true = _metrics._as_binary("y_true", np.asarray(y_true).reshape(-1))
+        y_true = binary("y_true", np.asarray(y_true).reshape(-1))
         if len(y_true) != n:
             raise ValueError(f"y_true has {len(y_true)} values for {n} rows of X")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if isinstance(sigma, bool) or not isinstance(sigma, Real) or not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    if threshold is None:
+    positive_int("n_samples", n_samples)
+    nonnegative_number("sigma", sigma)
+    if flag_threshold is None:
         if percentile is None or not (0 < percentile < 100):
             raise ValueError(f"percentile must be strictly between 0 and 100, got {percentile!r}")
-    elif not np.isfinite(threshold) or threshold < 0:
-        raise ValueError(f"threshold must be a finite number >= 0, got {threshold!r}")
-    if not (isinstance(fd_step, Real) and fd_step > 0):
-        raise ValueError(f"fd_step must be a positive number, got {fd_step!r}")
+    else:
+        nonnegative_number("flag_threshold", flag_threshold)
+    positive_number("fd_step", fd_step)
 
-    backend, Xm, col, notes = _resolve(model, X, s, attr, fd_step)
+    backend, Xm, col, notes = _resolve(model, X, s, s_column, fd_step)
     p = backend.proba(Xm)
     if col is None:
         method = "sensitivity 0 by construction: the model never reads the protected attribute"
         sens = np.zeros(n)
         smooth = np.zeros(n)
         p_cf = p.copy()
-        thr = 0.0 if threshold is None else float(threshold)
+        thr = 0.0 if flag_threshold is None else float(flag_threshold)
         flagged = np.zeros(n, dtype=bool)
     else:
         a = Xm[:, col]
         if not np.isin(a, (0.0, 1.0)).all():
             raise ValueError(f"column {col} of the model's input must hold the raw 0/1 protected attribute")
         if not np.array_equal(a.astype(int), s):
-            raise ValueError(f"column {col} of the model's input differs from s: is attr the protected column?")
+            raise ValueError(f"column {col} of the model's input differs from s: is s_column the protected column?")
         method = backend.method
         sens = np.abs(backend.grad(Xm, col))
         smooth = backend.smooth(Xm, col, int(n_samples), float(sigma), seed) if sigma > 0 else sens.copy()
         flipped = Xm.copy()
         flipped[:, col] = 1 - flipped[:, col]
         p_cf = backend.proba(flipped)
-        thr = float(np.percentile(smooth, percentile)) if threshold is None else float(threshold)
+        thr = float(np.percentile(smooth, percentile)) if flag_threshold is None else float(flag_threshold)
         flagged = smooth > thr
     pred = (p > 0.5).astype(np.int64)
     table = pd.DataFrame({
@@ -405,6 +345,6 @@ def audit(
     })
     if y_true is not None:
         table.insert(1, "y_true", y_true)
-    return AuditResult(table=table, method=method, threshold=thr,
-                       percentile=None if threshold is not None else float(percentile),
+    return AuditResult(table=table, method=method, flag_threshold=thr,
+                       percentile=None if flag_threshold is not None else float(percentile),
                        name=name, groups=tuple(groups), notes=notes)

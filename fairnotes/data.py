@@ -1,6 +1,6 @@
 """The real data: UCI Adult and ProPublica COMPAS, offline, verified, and preprocessed as each paper did.
 
-Explained in the chapter *The data and group fairness* (``book/data.md``).
+Explained in the chapter :doc:`/book/data`.
 
 The raw files ship inside this package, gzip-compressed, in ``fairnotes/_data``:
 
@@ -36,6 +36,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from fairnotes._validation import fraction
+
 __all__ = [
     "DataIntegrityError",
     "RAW_FILES",
@@ -54,7 +56,7 @@ __all__ = [
 class DataIntegrityError(ValueError):
     """A shipped data file does not have the bytes it should (its SHA-256 differs).
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
 
 
@@ -107,7 +109,7 @@ def load_adult(include_test: bool = False) -> pd.DataFrame:
     lose their trailing dot). Missing values (``?`` in the files) are ``NaN``. ``income`` keeps its
     original strings ``"<=50K"`` / ``">50K"``.
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     frames = []
     files = ["adult.data"] + (["adult.test"] if include_test else [])
@@ -134,7 +136,7 @@ def load_compas() -> pd.DataFrame:
     Column names are the file's own; the file repeats ``decile_score`` and ``priors_count``, and
     pandas names the second copies ``decile_score.1`` and ``priors_count.1``.
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     return pd.read_csv(io.BytesIO(_read_raw("compas-scores-two-years.csv")))
 
@@ -146,7 +148,7 @@ class TabularData:
     ``frame`` holds the rows; ``label`` names its 0/1 label column; ``protected`` maps each
     protected attribute's name to its 0/1 column (1 = privileged); ``categorical`` and
     ``numerical`` name the feature columns (the protected columns are listed separately).
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
 
     name: str
@@ -193,7 +195,7 @@ def adult_auditability() -> TabularData:
     ``y`` is 1 for income above $50K (the favourable outcome). Protected: ``race`` (White = 1,
     Black = 0) and ``sex`` (Male = 1, Female = 0).
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     df = load_adult()
     df = df[df["race"].isin(["White", "Black"])].reset_index(drop=True)
@@ -240,7 +242,7 @@ def compas_auditability() -> TabularData:
     three juvenile counts, prior count and charge degree. COMPAS's own ``decile_score`` and
     ``score_text`` are left out: a model of reoffending should not be a copy of COMPAS.
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     df = _propublica_filter(load_compas())
     df["y"] = (df["two_year_recid"] == 0).astype("int64")
@@ -265,7 +267,7 @@ def adult_fairgp() -> TabularData:
     attribute in use (the other protected attribute stays a feature: :func:`split` handles that
     with ``include_protected``).
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     df = load_adult().dropna().reset_index(drop=True)
     df["y"] = (df["income"] == ">50K").astype("int64")
@@ -293,7 +295,7 @@ def propublica_fairgp() -> TabularData:
     gives the base rates the authors list. Features as in the benchmark, including COMPAS's own
     ``decile_score``.
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     df = _propublica_filter(load_compas())
     keep = ["sex", "age", "age_cat", "race", "juv_fel_count", "juv_misd_count", "juv_other_count",
@@ -315,7 +317,7 @@ def propublica_fairgp() -> TabularData:
 
 @dataclass
 class Split:
-    """A train/test split ready for a model. See :func:`split` and the chapter *The data and group fairness*."""
+    """A train/test split ready for a model. See :func:`split` and the chapter :doc:`/book/data`."""
 
     X_train: np.ndarray
     X_test: np.ndarray
@@ -324,11 +326,11 @@ class Split:
     s_train: np.ndarray
     s_test: np.ndarray
     feature_names: list[str]
-    protected_index: int | None
+    s_column: int | None
     attribute: str
     S_train: pd.DataFrame
     S_test: pd.DataFrame
-    protected_indices: dict[str, int]
+    s_columns: dict[str, int]
     train_index: np.ndarray
     test_index: np.ndarray
     mean: np.ndarray
@@ -339,15 +341,22 @@ class Split:
     def n_features(self) -> int:
         return self.X_train.shape[1]
 
+    def base_rates(self, part: str = "train") -> np.ndarray:
+        """``[P(y = 1 | s = 0), P(y = 1 | s = 1)]`` on the ``"train"`` (default) or ``"test"`` part.
+
+        See the chapter :doc:`/book/target_labels`.
+        """
+        if part not in ("train", "test"):
+            raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+        y, s = (self.y_train, self.s_train) if part == "train" else (self.y_test, self.s_test)
+        for g in (0, 1):
+            if not (s == g).any():
+                raise ValueError(f"the {part} part has no row of group s={g}")
+        return np.array([y[s == g].mean() for g in (0, 1)])
+
     def __repr__(self) -> str:
         return (f"Split({self.data.name!r}, s={self.attribute!r}: train {self.X_train.shape}, "
-                f"test {self.X_test.shape}, protected column {self.protected_index})")
-
-
-def _check_fraction(name: str, value: float) -> float:
-    if not isinstance(value, (int, float, np.floating)) or isinstance(value, bool) or not (0 < value < 1):
-        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
-    return float(value)
+                f"test {self.X_test.shape}, protected column {self.s_column})")
 
 
 def split(
@@ -376,9 +385,9 @@ def split(
     include_protected
         ``True``: every protected attribute is a feature, as a raw 0/1 column that is *not*
         standardized, so that a unit change in it is exactly a change of group; that is what
-        prediction sensitivity differentiates. ``protected_index`` is the column of
+        prediction sensitivity differentiates. ``s_column`` is the column of
         ``attribute``. ``False``: the protected attribute ``attribute`` is left out of the
-        features (the other protected attributes stay in) and ``protected_index`` is ``None``.
+        features (the other protected attributes stay in) and ``s_column`` is ``None``.
     encoding
         ``"onehot"`` (indicator columns; with ``drop_first`` the first category of each is
         dropped, as pandas' ``get_dummies(drop_first=True)``) or ``"ordinal"`` (one integer code
@@ -390,69 +399,81 @@ def split(
         Scale the non-protected columns to zero mean and unit variance with the *training* part's
         statistics only (constant columns are left unscaled).
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     if not isinstance(data, TabularData):
         raise TypeError(f"split expects a TabularData (e.g. fairnotes.data.adult_auditability()), got {type(data).__name__}")
     s_col = data._protected_column(attribute)
-    test_size = _check_fraction("test_size", test_size)
+    test_size = fraction("test_size", test_size)
     if encoding not in ("onehot", "ordinal"):
         raise ValueError(f"encoding must be 'onehot' or 'ordinal', got {encoding!r}")
-    df = data.frame
-    n = len(df)
+    n = len(data.frame)
     n_test = math.ceil(test_size * n)
     if n_test < 1 or n_test >= n:
         raise ValueError(f"test_size={test_size} leaves an empty part for {n} rows")
 
     rng = np.random.default_rng(seed)
     if stratify:
-        cells = df[data.label].astype(str) + "|" + df[s_col].astype(str)
-        test_parts = []
-        for _, idx in df.groupby(cells).indices.items():
-            idx = rng.permutation(idx)
-            test_parts.append(idx[: round(test_size * len(idx))])
-        test_index = np.sort(np.concatenate(test_parts))
-        train_index = np.setdiff1d(np.arange(n), test_index)
-        train_index = rng.permutation(train_index)
-        test_index = rng.permutation(test_index)
+        cells = data.frame[data.label].astype(str) + "|" + data.frame[s_col].astype(str)
+        train_index, test_index = _stratified_permutation(cells, test_size, rng)
     else:
         perm = rng.permutation(n)
         test_index, train_index = perm[:n_test], perm[n_test:]
 
-    # features
+    prot_names = [a for a in data.protected if include_protected or a != attribute]
+    feats = _features(data, prot_names, encoding, drop_first)
+    names = list(feats.columns)
+    X = feats.to_numpy(dtype=np.float64)
+    scaled = np.array([c not in prot_names for c in names])
+    mean, std = _standardization(X[train_index], scaled, standardize)
+    X = (X - mean) / std
+
+    y = data.frame[data.label].to_numpy(dtype=np.int64)
+    S = pd.DataFrame({a: data.frame[c].to_numpy(dtype=np.int64) for a, c in data.protected.items()})
+    columns = {a: names.index(a) for a in prot_names}
+    return Split(
+        X_train=X[train_index].astype(np.float32), X_test=X[test_index].astype(np.float32),
+        y_train=y[train_index], y_test=y[test_index],
+        s_train=S[attribute].to_numpy()[train_index], s_test=S[attribute].to_numpy()[test_index],
+        feature_names=names, s_column=columns.get(attribute), attribute=attribute,
+        S_train=S.iloc[train_index].reset_index(drop=True), S_test=S.iloc[test_index].reset_index(drop=True),
+        s_columns=columns, train_index=train_index, test_index=test_index,
+        mean=mean, std=std, data=data,
+    )
+
+
+def _stratified_permutation(cells: pd.Series, test_size: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test row indices that keep each cell's share in both parts, each part shuffled."""
+    test_parts = []
+    for _, idx in cells.groupby(cells).indices.items():
+        idx = rng.permutation(idx)
+        test_parts.append(idx[: round(test_size * len(idx))])
+    test_index = np.sort(np.concatenate(test_parts))
+    train_index = np.setdiff1d(np.arange(len(cells)), test_index)
+    return rng.permutation(train_index), rng.permutation(test_index)
+
+
+def _features(data: TabularData, protected: list[str], encoding: str, drop_first: bool) -> pd.DataFrame:
+    """The feature table: the raw 0/1 ``protected`` columns first, then numerical, then categorical."""
+    df = data.frame
     cat = df[data.categorical].astype(str)
     if encoding == "onehot":
         cat_block = pd.get_dummies(cat, drop_first=drop_first, prefix_sep="=").astype("float64")
     else:
         cat_block = cat.apply(lambda c: pd.Categorical(c, categories=sorted(c.unique())).codes).astype("float64")
     num_block = df[data.numerical].astype("float64")
-    feats = pd.concat([num_block, cat_block], axis=1)
-    prot_names = [a for a in data.protected if include_protected or a != attribute]
-    prot_block = pd.DataFrame({a: df[data.protected[a]].astype("float64") for a in prot_names})
-    feats = pd.concat([prot_block, feats], axis=1)
-    names = list(feats.columns)
-    X = feats.to_numpy(dtype=np.float64)
+    prot_block = pd.DataFrame({a: df[data.protected[a]].astype("float64") for a in protected})
+    return pd.concat([prot_block, num_block, cat_block], axis=1)
 
-    scaled = np.array([c not in prot_names for c in names])
-    mean = np.zeros(X.shape[1])
-    std = np.ones(X.shape[1])
+
+def _standardization(X_train: np.ndarray, scaled: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation per column from the training rows (0 and 1 where not scaled)."""
+    mean = np.zeros(X_train.shape[1])
+    std = np.ones(X_train.shape[1])
     if standardize:
-        mu = X[train_index].mean(axis=0)
-        sd = X[train_index].std(axis=0)
+        mu = X_train.mean(axis=0)
+        sd = X_train.std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
         mean[scaled] = mu[scaled]
         std[scaled] = sd[scaled]
-        X = (X - mean) / std
-
-    y = df[data.label].to_numpy(dtype=np.int64)
-    S = pd.DataFrame({a: df[c].to_numpy(dtype=np.int64) for a, c in data.protected.items()})
-    prot_idx = {a: names.index(a) for a in prot_names}
-    return Split(
-        X_train=X[train_index].astype(np.float32), X_test=X[test_index].astype(np.float32),
-        y_train=y[train_index], y_test=y[test_index],
-        s_train=S[attribute].to_numpy()[train_index], s_test=S[attribute].to_numpy()[test_index],
-        feature_names=names, protected_index=prot_idx.get(attribute), attribute=attribute,
-        S_train=S.iloc[train_index].reset_index(drop=True), S_test=S.iloc[test_index].reset_index(drop=True),
-        protected_indices=prot_idx, train_index=train_index, test_index=test_index,
-        mean=mean, std=std, data=data,
-    )
+    return mean, std

@@ -1,8 +1,7 @@
 """FairGP: Gaussian process classification that predicts a target label (GPflow / TensorFlow).
 
-Explained in the chapters *Target labels* (``book/target_labels.md``, the likelihood),
-*Demographic parity with FairGP* (``book/fairgp_parity.md``, the model and its training) and
-*Equality of opportunity with FairGP* (``book/fairgp_opportunity.md``).
+Explained in the chapters :doc:`/book/target_labels` (the likelihood),
+:doc:`/book/fairgp_parity` (the model and its training) and :doc:`/book/fairgp_opportunity`.
 
 The model of Kehrenberg, Chen & Quadrianto: a sparse variational GP (SVGP, Hensman et al.) with a
 squared-exponential ARD kernel whose latent function ``f`` predicts a latent target label ``ybar``
@@ -13,7 +12,7 @@ through the probit link, ``p(ybar = 1 | f) = Phi(f)``, while it is trained on th
 
 :class:`FairGPLikelihood` computes it in log space and its variational expectation with
 Gauss-Hermite quadrature; the debiasing parameters ``P[s, ybar] = P(y=1 | ybar, s)`` come from
-:mod:`fairnotes.target_labels` (numpy only, re-exported here). :class:`FairGP` builds and trains the
+:mod:`fairnotes.target_labels` (numpy only). :class:`FairGP` builds and trains the
 model: ``s`` reaches the likelihood only (*FairGP*) or also the kernel (*FairGP\\**,
 ``s_as_input=True``).
 
@@ -37,13 +36,11 @@ import tensorflow as tf  # noqa: E402
 from gpflow.likelihoods import ScalarLikelihood  # noqa: E402
 from gpflow.likelihoods.utils import inv_probit  # noqa: E402
 
-from fairnotes import metrics as _metrics  # noqa: E402
-from fairnotes.runtime import progress  # noqa: E402
-from fairnotes.target_labels import *  # noqa: E402,F401,F403
-from fairnotes.target_labels import __all__ as _tl_all  # noqa: E402
-from fairnotes.target_labels import _check_parameters, identity_parameters  # noqa: E402
+from fairnotes import metrics, runtime  # noqa: E402
+from fairnotes._validation import positive_int  # noqa: E402
+from fairnotes.target_labels import check_parameters, identity_parameters  # noqa: E402
 
-__all__ = list(_tl_all) + [
+__all__ = [
     "FairGPLikelihood",
     "pack_labels",
     "FairGP",
@@ -51,22 +48,14 @@ __all__ = list(_tl_all) + [
     "build_svgp",
     "predict_proba_tf",
     "make_train_step",
-    "prediction_summary",
-    "BOOK_SETTINGS",
 ]
-
-
-#: The book's default training settings (the chapters *Demographic parity with FairGP* and *Equality
-#: of opportunity with FairGP* explain the choice; ``benchmarks/bench_fairgp.py`` times them).
-#: The paper used 500 inducing inputs, batch 500 and Adam with its default step size (0.001).
-BOOK_SETTINGS = dict(num_inducing=100, batch_size=500, steps=500, learning_rate=0.01, natgrad_gamma=None)
 
 
 def pack_labels(y, s) -> np.ndarray:
     """``Y = [y, s]`` as a float64 array of shape (N, 2): how ``s`` reaches :class:`FairGPLikelihood`.
 
     GPflow hands ``Y`` to the likelihood untouched, so packing ``s`` next to ``y`` lets the
-    likelihood see ``s`` while the kernel never does. See the chapter *Target labels*.
+    likelihood see ``s`` while the kernel never does. See the chapter :doc:`/book/target_labels`.
     """
     y = np.asarray(y).reshape(-1)
     s = np.asarray(s).reshape(-1)
@@ -92,14 +81,14 @@ class FairGPLikelihood(ScalarLikelihood):
     Parameters
     ----------
     parameters
-        ``P[s, ybar] = P(y = 1 | ybar, s)``, shape (2, 2), e.g. from :func:`parity_parameters`.
+        ``P[s, ybar] = P(y = 1 | ybar, s)``, shape (2, 2), e.g. from :func:`fairnotes.target_labels.parity_parameters`.
         Stored in a non-trainable variable; change it with :meth:`set_parameters`.
     s_column
         ``None`` (default): ``Y`` has two columns ``[y, s]`` (:func:`pack_labels`). An integer: ``Y``
         is ``y`` alone and ``s`` is column ``s_column`` of ``X`` -- a column the kernel must not see
         (give the kernel ``active_dims`` without it).
 
-    See the chapter *Target labels*, section "The likelihood in GPflow".
+    See the chapter :doc:`/book/target_labels`, section "The likelihood in GPflow".
     """
 
     def __init__(self, parameters=None, *, s_column: Optional[int] = None,
@@ -109,7 +98,7 @@ class FairGPLikelihood(ScalarLikelihood):
         super().__init__(quadrature=quadrature)
         self.invlink = invlink
         self.s_column = s_column
-        P = identity_parameters() if parameters is None else _check_parameters(parameters)
+        P = identity_parameters() if parameters is None else check_parameters(parameters)
         self._log_p1 = tf.Variable(np.zeros((2, 2)), trainable=False, dtype=gpflow.default_float(),
                                    name="log_P_y1")
         self._log_p0 = tf.Variable(np.zeros((2, 2)), trainable=False, dtype=gpflow.default_float(),
@@ -123,7 +112,7 @@ class FairGPLikelihood(ScalarLikelihood):
 
     def set_parameters(self, parameters) -> None:
         """Replace the debiasing parameters (no retracing: they live in a TF variable)."""
-        P = _check_parameters(parameters)
+        P = check_parameters(parameters)
         with np.errstate(divide="ignore"):
             self._log_p1.assign(np.log(P))
             self._log_p0.assign(np.log1p(-P))
@@ -175,7 +164,7 @@ def build_svgp(X, likelihood, *, num_inducing: int = 500, lengthscale: Optional[
     standardized points); ``num_inducing`` inducing inputs initialised at a seeded random subset
     of the rows of ``X`` (and trained); a full-covariance Gaussian ``q(u)``.
 
-    See the chapter *Demographic parity with FairGP*, section "The model".
+    See the chapter :doc:`/book/fairgp_parity`, section "The model".
     """
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
@@ -197,7 +186,7 @@ def predict_proba_tf(model: gpflow.models.SVGP, X: tf.Tensor) -> tf.Tensor:
     :meth:`FairGP.kernel_inputs` builds it). Use it under ``tf.GradientTape`` to differentiate
     the predictive probability of the target label with respect to the inputs. Returns shape (N,).
 
-    See the chapter *Demographic parity with FairGP*.
+    See the chapter :doc:`/book/fairgp_parity`.
     """
     mu, var = model.predict_f(X)
     return _probit_predictive(mu, var)[:, 0]
@@ -205,13 +194,13 @@ def predict_proba_tf(model: gpflow.models.SVGP, X: tf.Tensor) -> tf.Tensor:
 
 @dataclass
 class TrainingHistory:
-    """What :meth:`FairGP.fit` records: one row per evaluation in :attr:`frame`.
+    """What :meth:`FairGP.fit` records: one row per evaluation in :attr:`TrainingHistory.frame`.
 
     Columns: ``step``, ``elbo`` (mean of the mini-batch ELBO estimates since the previous row, per
     data point), ``seconds`` (training time so far) and, when an evaluation set was given,
     ``accuracy``, ``DI`` (DIbinary = S_0 / S_1), ``PR0``, ``PR1`` (acceptance rates),
     ``TPR0``, ``TPR1``, ``TNR0``, ``TNR1`` of the thresholded predictions on it.
-    See the chapter *Demographic parity with FairGP*, section "What changes the result".
+    See the chapter :doc:`/book/fairgp_parity`, section "What changes the result".
     """
 
     rows: list = field(default_factory=list)
@@ -219,33 +208,6 @@ class TrainingHistory:
     @property
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
-
-
-def prediction_summary(y_true, y_pred, s) -> dict:
-    """The numbers the FairGP paper reports for one set of predictions, as a flat dict.
-
-    ``accuracy``; ``DI`` (DIbinary, ``PR0 / PR1``); ``PR0``, ``PR1`` (acceptance rates);
-    ``TPR0``, ``TPR1``, ``TNR0``, ``TNR1`` (per group); ``TPR``, ``TNR`` (whole set);
-    ``nTPRDiff`` (the paper's Eq. 20). Undefined ratios are NaN.
-    See the chapters *Demographic parity with FairGP* and *Equality of opportunity with FairGP*.
-    """
-    y_true = np.asarray(y_true).reshape(-1)
-    y_pred = np.asarray(y_pred).reshape(-1)
-    s = np.asarray(s).reshape(-1)
-    pr = _metrics.selection_rate(y_pred, s)
-    tpr = _metrics.true_positive_rate(y_true, y_pred, s)
-    tnr = _metrics.true_negative_rate(y_true, y_pred, s)
-    try:
-        ntpr = _metrics.ntpr_diff(y_true, y_pred, s)
-    except ValueError:
-        ntpr = np.nan
-    return {"accuracy": _metrics.accuracy(y_true, y_pred),
-            "DI": pr[0] / pr[1] if pr[1] > 0 else np.nan,
-            "PR0": pr[0], "PR1": pr[1], "TPR0": tpr[0], "TPR1": tpr[1], "TNR0": tnr[0], "TNR1": tnr[1],
-            "TPR": float(y_pred[y_true == 1].mean()), "TNR": float(1 - y_pred[y_true == 0].mean()),
-            "nTPRDiff": ntpr}
-
-
 
 
 class FairGP:
@@ -272,28 +234,30 @@ class FairGP:
         natural gradients are off).
     seed
         Seeds the inducing-point initialisation and the mini-batch order.
+    progress, desc
+        tqdm bar over steps via :func:`fairnotes.runtime.progress` (off in fast mode).
 
     ``fit(X, y, s)`` trains; ``predict_proba(X, s)`` is ``p(ybar = 1 | x)``; ``predict`` thresholds
     it at 0.5. ``history`` is a :class:`TrainingHistory`.
 
-    See the chapter *Demographic parity with FairGP*.
+    See the chapter :doc:`/book/fairgp_parity`.
     """
 
     def __init__(self, parameters=None, *, s_as_input: bool = False, num_inducing: int = 500,
                  batch_size: int = 500, steps: int = 1000, natgrad_gamma: Optional[float] = None,
                  learning_rate: float = 0.01, lengthscale: Optional[float] = None,
-                 seed: int = 0, progress_bar: Optional[bool] = None, description: str = "FairGP"):
-        self.parameters = identity_parameters() if parameters is None else _check_parameters(parameters)
+                 seed: int = 0, progress: Optional[bool] = None, desc: str = "FairGP"):
+        self.parameters = identity_parameters() if parameters is None else check_parameters(parameters)
         self.s_as_input = bool(s_as_input)
-        self.num_inducing = int(num_inducing)
-        self.batch_size = int(batch_size)
-        self.steps = int(steps)
+        self.num_inducing = positive_int("num_inducing", num_inducing)
+        self.batch_size = positive_int("batch_size", batch_size)
+        self.steps = positive_int("steps", steps)
         self.natgrad_gamma = natgrad_gamma
         self.learning_rate = float(learning_rate)
         self.lengthscale = lengthscale
         self.seed = int(seed)
-        self.progress_bar = progress_bar
-        self.description = description
+        self.progress = progress
+        self.desc = desc
         self.model: Optional[gpflow.models.SVGP] = None
         self.history = TrainingHistory()
         self.train_seconds = float("nan")
@@ -311,7 +275,7 @@ class FairGP:
     # -- training ---------------------------------------------------------------------------
     def fit(self, X, y, s, *, eval_set: Optional[tuple] = None, eval_every: int = 0) -> "FairGP":
         """Train on ``(X, y, s)``; ``eval_set=(X_test, y_test, s_test)`` with ``eval_every=k``
-        records accuracy, DIbinary and group rates every ``k`` steps in :attr:`history`."""
+        records accuracy, DIbinary and group rates every ``k`` steps in ``history``."""
         y = np.asarray(y).reshape(-1)
         s = np.asarray(s).reshape(-1)
         Xk = self.kernel_inputs(X, s)
@@ -324,7 +288,7 @@ class FairGP:
         _train(model, Xk, Y, steps=self.steps, batch_size=self.batch_size,
                natgrad_gamma=self.natgrad_gamma, learning_rate=self.learning_rate, seed=self.seed,
                history=self.history, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
-               n=n, progress_bar=self.progress_bar, description=self.description)
+               n=n, progress=self.progress, desc=self.desc)
         self.train_seconds = self.history.rows[-1]["seconds"] if self.history.rows else float("nan")
         return self
 
@@ -337,7 +301,7 @@ class FairGP:
         Xke = tf.constant(self.kernel_inputs(Xe, se))
 
         def evaluate():
-            return prediction_summary(ye, (self._proba_batched(Xke) > 0.5).astype(int), se)
+            return metrics.prediction_summary(ye, (self._proba_batched(Xke) > 0.5).astype(int), se)
         return evaluate
 
     # -- prediction -------------------------------------------------------------------------
@@ -347,7 +311,7 @@ class FairGP:
 
     def predict_proba(self, X, s=None) -> np.ndarray:
         """``p(ybar = 1 | x)`` (the probit of the target label), shape (N,). ``s`` only for FairGP\\*."""
-        self._check_fitted()
+        self.check_fitted()
         return self._proba_batched(tf.constant(self.kernel_inputs(X, s)))
 
     def predict(self, X, s=None) -> np.ndarray:
@@ -366,13 +330,14 @@ class FairGP:
                 p = f(x)
             grad = tape.gradient(p, x)
         """
-        self._check_fitted()
+        self.check_fitted()
         model = self.model
         return lambda x: predict_proba_tf(model, x)
 
-    def _check_fitted(self):
+    def check_fitted(self) -> None:
+        """Raise ``RuntimeError`` unless :meth:`fit` has run."""
         if self.model is None:
-            raise RuntimeError("call fit() first")
+            raise RuntimeError("this FairGP is not fitted: call fit() first")
 
     def __repr__(self) -> str:
         kind = "FairGP*" if self.s_as_input else "FairGP"
@@ -385,9 +350,9 @@ def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01):
 
     Adam (``tf_keras``: with Keras 3 installed ``tf.optimizers.Adam`` has no ``minimize``) on the
     kernel hyperparameters and inducing inputs, and either Adam or, with ``natgrad_gamma``, a
-    natural-gradient step on ``q(u)``; both from one forward/backward pass. Works for any GPflow
+    natural-gradient step on ``q(u)`` (its own forward/backward pass, before Adam's). Works for any GPflow
     SVGP (the benchmark uses it for FairGP and for GPflow's Bernoulli alike).
-    See the chapter *Demographic parity with FairGP*, section "The model".
+    See the chapter :doc:`/book/fairgp_parity`, section "The model".
     """
     import tf_keras
 
@@ -399,32 +364,24 @@ def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01):
         gpflow.set_trainable(model.q_mu, False)
         gpflow.set_trainable(model.q_sqrt, False)
         natgrad = gpflow.optimizers.NaturalGradient(gamma=natgrad_gamma)
-        q_vars = [model.q_mu.unconstrained_variable, model.q_sqrt.unconstrained_variable]
-        xi = gpflow.optimizers.natgrad.XiNat()
     adam_vars = tuple(model.trainable_variables)
 
     @tf.function(autograph=False)  # plain Python control flow only; skips AutoGraph's conversion
     def step(idx):
         xb, yb = tf.gather(X, idx), tf.gather(Y, idx)
-        if use_natgrad:
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(adam_vars + tuple(q_vars))
-                loss = model.training_loss((xb, yb))
-            grads = tape.gradient(loss, list(adam_vars) + q_vars)
-            adam.apply_gradients(zip(grads[:len(adam_vars)], adam_vars))
-            natgrad._natgrad_apply_gradients(grads[-2], grads[-1], model.q_mu, model.q_sqrt, xi)
-        else:
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(adam_vars)
-                loss = model.training_loss((xb, yb))
-            adam.apply_gradients(zip(tape.gradient(loss, adam_vars), adam_vars))
+        if use_natgrad:  # GPflow's documented pattern: a natural-gradient step, then Adam
+            natgrad.minimize(lambda: model.training_loss((xb, yb)), [(model.q_mu, model.q_sqrt)])
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(adam_vars)
+            loss = model.training_loss((xb, yb))
+        adam.apply_gradients(zip(tape.gradient(loss, adam_vars), adam_vars))
         return loss
 
     return step
 
 
 def _train(model, X, Y, *, steps, batch_size, natgrad_gamma, learning_rate, seed, history,
-           eval_fn=None, eval_every=0, n=None, progress_bar=None, description="FairGP"):
+           eval_fn=None, eval_every=0, n=None, progress=None, desc="FairGP"):
     """Mini-batch training (sampling without replacement, reshuffled every epoch)."""
     n = len(Y) if n is None else n
     batch_size = min(batch_size, n)
@@ -434,8 +391,7 @@ def _train(model, X, Y, *, steps, batch_size, natgrad_gamma, learning_rate, seed
     losses = []
     t0 = time.perf_counter()
     elapsed = 0.0
-    for it in progress(range(1, steps + 1), disable=None if progress_bar is None else not progress_bar,
-                       desc=description):
+    for it in runtime.progress(range(1, steps + 1), disable=None if progress is None else not progress, desc=desc):
         if len(order) < batch_size:
             order = np.concatenate([order, rng.permutation(n)])
         idx, order = order[:batch_size], order[batch_size:]

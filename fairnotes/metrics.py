@@ -1,6 +1,6 @@
 """Group fairness metrics, with AIF360's sign conventions.
 
-Explained in the chapter *The data and group fairness* (``book/data.md``).
+Explained in the chapter :doc:`/book/data`.
 
 Every function takes 0/1 arrays: predictions ``y_pred``, true labels ``y_true`` and the protected
 attribute ``s``, where ``s = 0`` is the unprivileged group and ``s = 1`` the privileged one.
@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fairnotes._validation import binary, both_groups, same_length
+
 __all__ = [
     "selection_rate",
     "true_positive_rate",
@@ -32,42 +34,18 @@ __all__ = [
     "ntpr_diff",
     "accuracy",
     "roc_auc",
+    "per_group",
     "group_report",
+    "prediction_summary",
 ]
 
 
-def _as_binary(name: str, values) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        arr = np.squeeze(arr)
-        if arr.ndim != 1:
-            raise ValueError(f"{name} must be one-dimensional, got shape {np.shape(values)}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty")
-    if arr.dtype == bool:
-        return arr.astype(np.int64)
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name} must hold the numbers 0 and 1, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN ({int(np.isnan(arr).sum())} values)")
-    bad = ~np.isin(arr, (0, 1))
-    if bad.any():
-        raise ValueError(
-            f"{name} must be binary (0/1); found other values such as {np.unique(arr[bad])[:5].tolist()}"
-        )
-    return arr.astype(np.int64)
-
-
 def _check(**arrays) -> list[np.ndarray]:
-    out = [_as_binary(k, v) for k, v in arrays.items()]
-    lengths = {k: len(a) for k, a in zip(arrays, out)}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(f"length mismatch: {lengths}")
+    """Each array as 0/1 int64, all of one length, and both groups present when ``s`` is given."""
+    out = [binary(k, v) for k, v in arrays.items()]
+    same_length(**dict(zip(arrays, out)))
     if "s" in arrays:
-        s = out[list(arrays).index("s")]
-        for g in (0, 1):
-            if not (s == g).any():
-                raise ValueError(f"group s={g} is empty: both groups need at least one row")
+        both_groups("s", out[list(arrays).index("s")])
     return out
 
 
@@ -80,7 +58,7 @@ def _rate(values: np.ndarray, mask: np.ndarray, what: str) -> float:
 def selection_rate(y_pred, s=None):
     """Fraction of predictions equal to 1, ``P(ŷ = 1)``; with ``s``, a dict ``{0: S_0, 1: S_1}``.
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     if s is None:
         (y_pred,) = _check(y_pred=y_pred)
@@ -90,21 +68,21 @@ def selection_rate(y_pred, s=None):
 
 
 def true_positive_rate(y_true, y_pred, s):
-    """``P(ŷ = 1 | y = 1, s)`` per group, ``{0: TPR_0, 1: TPR_1}``. See *The data and group fairness*."""
+    """``P(ŷ = 1 | y = 1, s)`` per group, ``{0: TPR_0, 1: TPR_1}``. See :doc:`/book/data`."""
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
     return {g: _rate(y_pred, (s == g) & (y_true == 1),
                      f"true positive rate of group s={g} (it has no row with y_true=1)") for g in (0, 1)}
 
 
 def false_positive_rate(y_true, y_pred, s):
-    """``P(ŷ = 1 | y = 0, s)`` per group. See *The data and group fairness*."""
+    """``P(ŷ = 1 | y = 0, s)`` per group. See :doc:`/book/data`."""
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
     return {g: _rate(y_pred, (s == g) & (y_true == 0),
                      f"false positive rate of group s={g} (it has no row with y_true=0)") for g in (0, 1)}
 
 
 def true_negative_rate(y_true, y_pred, s):
-    """``P(ŷ = 0 | y = 0, s)`` per group. See *The data and group fairness*."""
+    """``P(ŷ = 0 | y = 0, s)`` per group. See :doc:`/book/data`."""
     fpr = false_positive_rate(y_true, y_pred, s)
     return {g: 1.0 - fpr[g] for g in (0, 1)}
 
@@ -114,7 +92,7 @@ def disparate_impact(y_pred, s) -> float:
 
     1 is parity; below 1 the unprivileged group is selected less often. Raises if the privileged
     group's selection rate is 0 (the ratio is undefined). This is the FairGP paper's *DIbinary*.
-    See *The data and group fairness*.
+    See :doc:`/book/data`.
     """
     rates = selection_rate(y_pred, s)
     if rates[1] == 0:
@@ -123,19 +101,19 @@ def disparate_impact(y_pred, s) -> float:
 
 
 def statistical_parity_difference(y_pred, s) -> float:
-    """``S_0 - S_1``, the difference of selection rates (0 is parity). See *The data and group fairness*."""
+    """``S_0 - S_1``, the difference of selection rates (0 is parity). See :doc:`/book/data`."""
     rates = selection_rate(y_pred, s)
     return rates[0] - rates[1]
 
 
 def equal_opportunity_difference(y_true, y_pred, s) -> float:
-    """``TPR_0 - TPR_1`` (Hardt et al.'s equality of opportunity; 0 is equality). See *The data and group fairness*."""
+    """``TPR_0 - TPR_1`` (Hardt et al.'s equality of opportunity; 0 is equality). See :doc:`/book/data`."""
     tpr = true_positive_rate(y_true, y_pred, s)
     return tpr[0] - tpr[1]
 
 
 def average_odds_difference(y_true, y_pred, s) -> float:
-    """``((FPR_0 - FPR_1) + (TPR_0 - TPR_1)) / 2`` (0 is equalized odds on average). See *The data and group fairness*."""
+    """``((FPR_0 - FPR_1) + (TPR_0 - TPR_1)) / 2`` (0 is equalized odds on average). See :doc:`/book/data`."""
     tpr = true_positive_rate(y_true, y_pred, s)
     fpr = false_positive_rate(y_true, y_pred, s)
     return ((fpr[0] - fpr[1]) + (tpr[0] - tpr[1])) / 2
@@ -146,7 +124,7 @@ def p_percent_rule(y_pred, s) -> float:
 
     Symmetric in the groups. When exactly one group's selection rate is 0 the rule gives 0;
     when both are 0 (no one is selected, so neither group is selected less) it gives 100.
-    See *The data and group fairness*.
+    See :doc:`/book/data`.
     """
     rates = selection_rate(y_pred, s)
     a, b = rates[0], rates[1]
@@ -163,7 +141,7 @@ def ntpr_diff(y_true, y_pred, s) -> float:
     ``(TPR_1 - TPR_0) / ((TPR_0 + TPR_1) / 2)``: privileged minus unprivileged, over the mean
     TPR; 0 is equality of opportunity. Note the sign: the paper's, the opposite of
     :func:`equal_opportunity_difference`. Raises if both TPRs are 0.
-    See the chapter *Equality of opportunity with FairGP*.
+    See the chapter :doc:`/book/fairgp_opportunity`.
     """
     tpr = true_positive_rate(y_true, y_pred, s)
     mean = (tpr[0] + tpr[1]) / 2
@@ -173,7 +151,7 @@ def ntpr_diff(y_true, y_pred, s) -> float:
 
 
 def accuracy(y_true, y_pred) -> float:
-    """Fraction of correct predictions. See the chapter *The data and group fairness*."""
+    """Fraction of correct predictions. See the chapter :doc:`/book/data`."""
     y_true, y_pred = _check(y_true=y_true, y_pred=y_pred)
     return float((y_true == y_pred).mean())
 
@@ -184,10 +162,10 @@ def roc_auc(y_true, score, *, name: str = "y_true") -> float:
     The probability that a random positive scores higher than a random negative, ties counting
     one half (the Mann-Whitney statistic; equal to :func:`sklearn.metrics.roc_auc_score`). 0.5 is
     chance. Raises if either class is empty or a score is not finite; ``name`` names the labels
-    in that error. See the chapter *Adversarial mitigation* (the classifier's ROC AUC) and
-    *Auditing individual predictions* (separating "unfair" from "fair" predictions).
+    in that error. See the chapter :doc:`/book/adversarial` (the classifier's ROC AUC) and
+    :doc:`/book/audit` (separating "unfair" from "fair" predictions).
     """
-    y = _as_binary(name, y_true).astype(bool)
+    y = binary(name, y_true).astype(bool)
     sc = np.asarray(score, dtype=np.float64).reshape(-1)
     if sc.shape[0] != y.shape[0]:
         raise ValueError(f"score has {sc.shape[0]} values for {y.shape[0]} labels")
@@ -200,6 +178,55 @@ def roc_auc(y_true, score, *, name: str = "y_true") -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def per_group(s, *, y_true=None, y_pred=None, groups: tuple[str, str] | None = None, name: str | None = None,
+              **columns) -> pd.DataFrame:
+    """One row per group (``s = 0`` then ``s = 1``): the book's one engine for per-group tables.
+
+    With ``y_pred``: ``n``, ``selection rate``; with ``y_true`` too: ``base rate``, ``TPR``,
+    ``FPR``, ``TNR`` and ``accuracy`` (NaN where a group has no positive or no negative example).
+    Every extra keyword is a column to summarise per group: ``name=values`` gives the group mean
+    of ``values``, ``name=(values, "sum")`` (or ``"mean"``, ``"max"``, ``"median"``) another
+    statistic. ``groups`` names ``(s=0, s=1)`` in a ``group`` column; ``name`` adds a ``model``
+    column. Used by :func:`group_report`, :func:`prediction_summary` and
+    :meth:`fairnotes.audit.AuditResult.summary`. See the chapter :doc:`/book/data`.
+    """
+    (s,) = _check(s=s)
+    if y_true is not None:
+        (y_true,) = _check(y_true=y_true)
+    if y_pred is not None:
+        (y_pred,) = _check(y_pred=y_pred)
+    extra = {}
+    for col, spec in columns.items():
+        values, how = spec if isinstance(spec, tuple) else (spec, "mean")
+        if how not in ("mean", "sum", "max", "median"):
+            raise ValueError(f"column {col!r}: the statistic must be 'mean', 'sum', 'max' or 'median', got {how!r}")
+        extra[col] = (np.asarray(values, dtype=np.float64).reshape(-1), how)
+    same_length(s=s, **{k: v for k, v in (("y_true", y_true), ("y_pred", y_pred)) if v is not None},
+                **{k: v for k, (v, _) in extra.items()})
+    labels = groups or ("s=0 (unprivileged)", "s=1 (privileged)")
+    rows = []
+    for g in (0, 1):
+        m = s == g
+        row = {"group": labels[g], "s": g, "n": int(m.sum())}
+        if y_true is not None:
+            row["base rate"] = float(y_true[m].mean())
+        if y_pred is not None:
+            row["selection rate"] = float(y_pred[m].mean())
+        if y_true is not None and y_pred is not None:
+            pos, neg = m & (y_true == 1), m & (y_true == 0)
+            row["TPR"] = float(y_pred[pos].mean()) if pos.any() else np.nan
+            row["FPR"] = float(y_pred[neg].mean()) if neg.any() else np.nan
+            row["TNR"] = float(1 - y_pred[neg].mean()) if neg.any() else np.nan
+            row["accuracy"] = float((y_true[m] == y_pred[m]).mean())
+        for col, (values, how) in extra.items():
+            row[col] = float(getattr(np, how)(values[m]))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if name is not None:
+        table.insert(0, "model", name)
+    return table
+
+
 def group_report(y_true, y_pred, s, *, name: str | None = None, groups: tuple[str, str] | None = None):
     """All the group metrics of one set of predictions, as a tidy table.
 
@@ -210,42 +237,47 @@ def group_report(y_true, y_pred, s, *, name: str | None = None, groups: tuple[st
     for these predictions (e.g. a group with no positive example has no TPR) is reported as NaN
     in the table rather than raising, so that one empty cell does not hide the others.
 
-    See the chapter *The data and group fairness*.
+    See the chapter :doc:`/book/data`.
     """
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
-    labels = groups or ("s=0 (unprivileged)", "s=1 (privileged)")
-    rows = []
-    for g in (0, 1):
-        m = s == g
-        pos, neg = m & (y_true == 1), m & (y_true == 0)
-        rows.append({
-            "group": labels[g], "s": g, "n": int(m.sum()),
-            "base rate": float(y_true[m].mean()),
-            "selection rate": float(y_pred[m].mean()),
-            "TPR": float(y_pred[pos].mean()) if pos.any() else np.nan,
-            "FPR": float(y_pred[neg].mean()) if neg.any() else np.nan,
-            "TNR": float(1 - y_pred[neg].mean()) if neg.any() else np.nan,
-            "accuracy": float((y_true[m] == y_pred[m]).mean()),
-        })
-    per_group = pd.DataFrame(rows)
-    if name is not None:
-        per_group.insert(0, "model", name)
-
-    def safe(fn, *args):
-        try:
-            return fn(*args)
-        except ValueError:
-            return np.nan
+    by_group = per_group(s, y_true=y_true, y_pred=y_pred, groups=groups, name=name)
 
     summary = pd.DataFrame([
         ("accuracy", accuracy(y_true, y_pred), np.nan),
-        ("disparate impact", safe(disparate_impact, y_pred, s), 1.0),
+        ("disparate impact", _or_nan(disparate_impact, y_pred, s), 1.0),
         ("statistical parity difference", statistical_parity_difference(y_pred, s), 0.0),
-        ("equal opportunity difference", safe(equal_opportunity_difference, y_true, y_pred, s), 0.0),
-        ("average odds difference", safe(average_odds_difference, y_true, y_pred, s), 0.0),
+        ("equal opportunity difference", _or_nan(equal_opportunity_difference, y_true, y_pred, s), 0.0),
+        ("average odds difference", _or_nan(average_odds_difference, y_true, y_pred, s), 0.0),
         ("p%-rule", p_percent_rule(y_pred, s), 100.0),
-        ("nTPRDiff", safe(ntpr_diff, y_true, y_pred, s), 0.0),
+        ("nTPRDiff", _or_nan(ntpr_diff, y_true, y_pred, s), 0.0),
     ], columns=["metric", "value", "parity"])
     if name is not None:
         summary.insert(0, "model", name)
-    return summary, per_group
+    return summary, by_group
+
+
+def prediction_summary(y_true, y_pred, s) -> dict:
+    """The numbers the FairGP paper reports for one set of predictions, as a flat dict.
+
+    ``accuracy``; ``DI`` (DIbinary, ``PR0 / PR1``, :func:`disparate_impact`); ``PR0``, ``PR1``
+    (acceptance rates); ``TPR0``, ``TPR1``, ``TNR0``, ``TNR1`` (per group); ``TPR``, ``TNR``
+    (whole set); ``nTPRDiff`` (:func:`ntpr_diff`, the paper's Eq. 20). Undefined values are NaN.
+    See the chapters :doc:`/book/fairgp_parity` and :doc:`/book/fairgp_opportunity`.
+    """
+    y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
+    g = per_group(s, y_true=y_true, y_pred=y_pred).set_index("s")
+    return {"accuracy": accuracy(y_true, y_pred),
+            "DI": _or_nan(disparate_impact, y_pred, s),
+            "PR0": g.loc[0, "selection rate"], "PR1": g.loc[1, "selection rate"],
+            "TPR0": g.loc[0, "TPR"], "TPR1": g.loc[1, "TPR"], "TNR0": g.loc[0, "TNR"], "TNR1": g.loc[1, "TNR"],
+            "TPR": float(y_pred[y_true == 1].mean()) if (y_true == 1).any() else np.nan,
+            "TNR": float(1 - y_pred[y_true == 0].mean()) if (y_true == 0).any() else np.nan,
+            "nTPRDiff": _or_nan(ntpr_diff, y_true, y_pred, s)}
+
+
+def _or_nan(fn, *args) -> float:
+    """``fn(*args)``, or NaN where the metric is undefined for these predictions."""
+    try:
+        return fn(*args)
+    except ValueError:
+        return np.nan

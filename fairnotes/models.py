@@ -1,6 +1,6 @@
 """The auditability paper's two network architectures, one training loop, predictions.
 
-Explained in the chapter *Prediction sensitivity* (``book/sensitivity.md``), section "The
+Explained in the chapter :doc:`/book/sensitivity`, section "The
 models"; the adversarial mitigation chapter reuses the architectures (as the adversary, with
 ``n_outputs`` equal to the number of protected attributes and no dropout) and :func:`train`.
 
@@ -21,7 +21,7 @@ Architectures (Ngong, Maughan & Near, 2021, Section 5)
     probability. The paper's CNN has no dropout.
 
 Both models return probabilities in (0, 1): shape ``(n,)`` when ``n_outputs == 1`` and
-``(n, n_outputs)`` otherwise. :meth:`logits` returns the values before the sigmoid (training
+``(n, n_outputs)`` otherwise. :meth:`LinearNet.logits` (and :meth:`ConvNet.logits`) return the values before the sigmoid (training
 uses them with ``BCEWithLogitsLoss``, which is the same loss as BCE on the probabilities, computed
 stably). Both accept a float tensor of shape ``(n, d)``.
 
@@ -39,9 +39,6 @@ environment variable ``FAIRNOTES_MODEL_CACHE=0``. Entries live in ``FAIRNOTES_CA
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
 import time
 from pathlib import Path
 
@@ -50,7 +47,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fairnotes import runtime
+from fairnotes import _cache, runtime
+from fairnotes._torch import as_features, as_targets, device_of, dtype_of, eval_mode
+from fairnotes._validation import positive_int, positive_number
 
 __all__ = [
     "LinearNet",
@@ -60,7 +59,6 @@ __all__ = [
     "predict_proba",
     "predict",
     "model_cache_dir",
-    "fit_paper_model",
 ]
 
 
@@ -80,13 +78,13 @@ class LinearNet(nn.Module):
         Dropout probability after each hidden layer (the paper: 0.2; the adversary: 0).
 
     ``forward(x)`` returns probabilities of shape ``(n,)`` if ``n_outputs == 1``, else
-    ``(n, n_outputs)``. See the chapter *Prediction sensitivity*.
+    ``(n, n_outputs)``. See the chapter :doc:`/book/sensitivity`.
     """
 
     def __init__(self, n_features: int, n_outputs: int = 1, hidden=(32, 32, 32), dropout: float = 0.2):
         super().__init__()
-        _check_positive_int("n_features", n_features)
-        _check_positive_int("n_outputs", n_outputs)
+        positive_int("n_features", n_features)
+        positive_int("n_outputs", n_outputs)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.config = {"n_features": int(n_features), "n_outputs": int(n_outputs),
@@ -130,15 +128,15 @@ class ConvNet(nn.Module):
     The last convolution's output, shape ``(n, n_outputs, d)``, is averaged over the length
     (global average pooling) to give one logit per output. No dropout (the paper's CNN has
     none). ``forward(x)`` takes ``(n, d)`` and returns probabilities of shape ``(n,)`` if
-    ``n_outputs == 1``, else ``(n, n_outputs)``. See the chapter *Prediction sensitivity*.
+    ``n_outputs == 1``, else ``(n, n_outputs)``. See the chapter :doc:`/book/sensitivity`.
     """
 
     def __init__(self, n_features: int, n_outputs: int = 1, channels=(256, 128, 64, 32, 16),
                  kernel_size: int = 3):
         super().__init__()
-        _check_positive_int("n_features", n_features)
-        _check_positive_int("n_outputs", n_outputs)
-        _check_positive_int("kernel_size", kernel_size)
+        positive_int("n_features", n_features)
+        positive_int("n_outputs", n_outputs)
+        positive_int("kernel_size", kernel_size)
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd (so that 'same' padding keeps the length), got {kernel_size}")
         self.config = {"n_features": int(n_features), "n_outputs": int(n_outputs),
@@ -171,7 +169,7 @@ def make_model(architecture: str, n_features: int, n_outputs: int = 1, *, seed: 
     The initial weights depend only on ``seed`` (PyTorch's default initialisation, drawn inside
     :func:`torch.random.fork_rng`, so the global random state is left as it was); ``seed=None``
     draws them from the global random state. Extra keyword arguments go to the class (e.g.
-    ``dropout=0.0`` for the adversary, ``kernel_size=5``). See the chapter *Prediction sensitivity*.
+    ``dropout=0.0`` for the adversary, ``kernel_size=5``). See the chapter :doc:`/book/sensitivity`.
     """
     if architecture not in _ARCHITECTURES:
         raise ValueError(f"architecture must be one of {sorted(_ARCHITECTURES)}, got {architecture!r}")
@@ -183,100 +181,26 @@ def make_model(architecture: str, n_features: int, n_outputs: int = 1, *, seed: 
         return cls(n_features, n_outputs, **kwargs)
 
 
-# --------------------------------------------------------------------------- helpers
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    for b in model.buffers():
-        return b.device
-    return torch.device("cpu")
-
-
-def _dtype_of(model: nn.Module) -> torch.dtype:
-    for p in model.parameters():
-        if p.is_floating_point():
-            return p.dtype
-    return torch.float32
-
-
-def _as_features(X, model: nn.Module, name: str = "X") -> torch.Tensor:
-    if isinstance(X, pd.DataFrame):
-        X = X.to_numpy()
-    if isinstance(X, torch.Tensor):
-        t = X.detach()
-    elif isinstance(X, np.ndarray):
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(X))
-    else:
-        raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(X).__name__}")
-    if t.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (rows x features), got shape {tuple(t.shape)}")
-    if t.shape[0] == 0:
-        raise ValueError(f"{name} has no rows")
-    width = getattr(model, "n_features", None)
-    if width is not None and t.shape[1] != width:
-        raise ValueError(f"{name} has {t.shape[1]} columns but the model expects {width} features")
-    t = t.to(device=_device_of(model), dtype=_dtype_of(model))
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return t
-
-
-def _as_targets(y, n_rows: int, n_outputs: int, device, dtype, name="y") -> torch.Tensor:
-    t = y.detach() if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
-    if n_outputs == 1 and t.ndim == 2 and t.shape[1] == 1:
-        t = t[:, 0]
-    expected = (n_rows,) if n_outputs == 1 else (n_rows, n_outputs)
-    if tuple(t.shape) != expected:
-        raise ValueError(f"{name} must have shape {expected}, got {tuple(t.shape)}")
-    t = t.to(device=device, dtype=dtype)
-    if not torch.isin(t, torch.tensor([0.0, 1.0], dtype=dtype, device=device)).all():
-        raise ValueError(f"{name} must hold only 0 and 1")
-    return t
-
-
-class _eval_mode:
-    """Put every submodule in eval mode and restore each one's own mode on exit."""
-
-    def __init__(self, model: nn.Module):
-        self.model = model
-
-    def __enter__(self):
-        self.modes = [(m, m.training) for m in self.model.modules()]
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc):
-        for m, mode in self.modes:
-            m.training = mode
-        return False
-
+# --------------------------------------------------------------------------- predictions
 
 def predict_proba(model: nn.Module, X, *, batch_size: int = 8192) -> np.ndarray:
     """The model's probabilities for the rows of ``X`` (numpy array or tensor), as a numpy array.
 
     Runs in eval mode (dropout off) under :func:`torch.inference_mode`, ``batch_size`` rows at a
     time, on the model's device; the model's mode is restored afterwards. Returns shape ``(n,)``
-    for one output, ``(n, n_outputs)`` otherwise. See the chapter *Prediction sensitivity*.
+    for one output, ``(n, n_outputs)`` otherwise. See the chapter :doc:`/book/sensitivity`.
     """
-    _check_positive_int("batch_size", batch_size)
-    x = _as_features(X, model)
+    positive_int("batch_size", batch_size)
+    x = as_features(X, model)
     outs = []
-    with _eval_mode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for start in range(0, x.shape[0], batch_size):
             outs.append(model(x[start:start + batch_size]))
     return torch.cat(outs).float().cpu().numpy()
 
 
 def predict(model: nn.Module, X, *, threshold: float = 0.5, batch_size: int = 8192) -> np.ndarray:
-    """0/1 predictions: ``predict_proba(model, X) > threshold``, as int64. See *Prediction sensitivity*."""
+    """0/1 predictions: ``predict_proba(model, X) > threshold``, as int64. See :doc:`/book/sensitivity`."""
     return (predict_proba(model, X, batch_size=batch_size) > threshold).astype(np.int64)
 
 
@@ -285,45 +209,9 @@ def predict(model: nn.Module, X, *, threshold: float = 0.5, batch_size: int = 81
 def model_cache_dir() -> Path:
     """Folder of the training cache: ``FAIRNOTES_CACHE_DIR`` or ``~/.cache/fairnotes/models``.
 
-    See the chapter *Prediction sensitivity*, section "The models".
+    See the chapter :doc:`/book/sensitivity`, section "The models".
     """
-    root = os.environ.get("FAIRNOTES_CACHE_DIR")
-    return Path(root) if root else Path.home() / ".cache" / "fairnotes" / "models"
-
-
-def _cache_enabled(cache: bool | None) -> bool:
-    if cache is not None:
-        return bool(cache)
-    return runtime._flag("FAIRNOTES_MODEL_CACHE", True)
-
-
-def _cache_key(tag, args: dict, modules, arrays) -> str:
-    """SHA-256 of everything that determines a training run, for the on-disk cache.
-
-    ``tag`` names the algorithm (and its version); ``args`` its settings; ``modules`` the networks
-    it starts from (class, configuration and every weight); ``arrays`` the data (numpy arrays or
-    tensors, ``None`` allowed). The fairnotes and torch versions are part of the key. Used by
-    :func:`train` and :func:`fairnotes.adversarial.train_adversarial`.
-    """
-    import fairnotes
-
-    h = hashlib.sha256()
-    h.update(repr((tag, fairnotes.__version__, torch.__version__, sorted(args.items()))).encode())
-    for m in modules:
-        h.update(repr((type(m).__module__, type(m).__qualname__, sorted(getattr(m, "config", {}).items()))).encode())
-        for name, value in m.state_dict().items():
-            h.update(name.encode())
-            h.update(value.detach().cpu().contiguous().numpy().tobytes())
-    for a in arrays:
-        if a is None:
-            h.update(b"none")
-            continue
-        if isinstance(a, torch.Tensor):
-            a = a.detach().cpu().numpy()
-        a = np.ascontiguousarray(a)
-        h.update(repr((a.dtype.str, a.shape)).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+    return _cache.cache_dir()
 
 
 # --------------------------------------------------------------------------- training
@@ -379,145 +267,107 @@ def train(
         ``history.attrs["cached"]`` says whether the result came from the cache. Accuracy
         thresholds the probability at 0.5; for several outputs it is averaged over them.
 
-    See the chapter *Prediction sensitivity*, section "The models".
+    See the chapter :doc:`/book/sensitivity`, section "The models".
     """
-    _check_positive_int("epochs", epochs)
-    _check_positive_int("batch_size", batch_size)
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    positive_int("epochs", epochs)
+    positive_int("batch_size", batch_size)
+    positive_number("lr", lr)
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
-    device, dtype = _device_of(model), _dtype_of(model)
+    device, dtype = device_of(model), dtype_of(model)
     n_out = int(getattr(model, "n_outputs", 1))
-    x_tr = _as_features(X_train, model, "X_train")
-    y_tr = _as_targets(y_train, x_tr.shape[0], n_out, device, dtype, "y_train")
+    x_tr = as_features(X_train, model, "X_train")
+    y_tr = as_targets(y_train, x_tr.shape[0], n_out, device, dtype, "y_train")
     x_te = y_te = None
     if X_test is not None:
-        x_te = _as_features(X_test, model, "X_test")
-        y_te = _as_targets(y_test, x_te.shape[0], n_out, device, dtype, "y_test")
+        x_te = as_features(X_test, model, "X_test")
+        y_te = as_targets(y_test, x_te.shape[0], n_out, device, dtype, "y_test")
 
-    use_cache = _cache_enabled(cache)
     args = {"epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr),
             "weight_decay": float(weight_decay), "seed": int(seed)}
-    path = None
-    if use_cache:
-        key = _cache_key("fairnotes.models.train", args, (model,), (x_tr, y_tr, x_te, y_te))
-        path = model_cache_dir() / f"{type(model).__name__}-{key[:32]}.pt"
-        if path.exists():
-            try:
-                saved = torch.load(path, map_location=device, weights_only=False)
-                model.load_state_dict(saved["state_dict"])
-                history = pd.DataFrame(saved["history"])
-                history.attrs["cached"] = True
-                model.eval()
-                return model, history
-            except Exception:  # a corrupt or incompatible entry: train again and overwrite it
-                pass
+    digest = _cache.key("fairnotes.models.train", args, (model,), (x_tr, y_tr, x_te, y_te))
 
-    logits_fn = model.logits if hasattr(model, "logits") else None
-    loss_logits = nn.BCEWithLogitsLoss()
-    loss_prob = nn.BCELoss()
-
-    def loss_and_out(xb, yb):
-        if logits_fn is not None:
-            z = logits_fn(xb)
-            return loss_logits(z, yb), z > 0
-        p = model(xb)
-        return loss_prob(p, yb), p > 0.5
-
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    rows = []
-    n = x_tr.shape[0]
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
+    def run() -> dict:
         bar = runtime.progress(range(1, epochs + 1), disable=None if progress is None else not progress,
                                desc=desc or f"training {type(model).__name__}", unit="epoch")
-        for epoch in bar:
-            t0 = time.perf_counter()
-            model.train()
-            perm = torch.randperm(n, generator=gen).to(device)
-            tot_loss = tot_correct = 0.0
-            for start in range(0, n, batch_size):
-                idx = perm[start:start + batch_size]
-                xb, yb = x_tr[idx], y_tr[idx]
-                opt.zero_grad(set_to_none=True)
-                loss, pred = loss_and_out(xb, yb)
-                loss.backward()
-                opt.step()
-                tot_loss += float(loss.detach()) * len(idx)
-                tot_correct += float((pred == (yb > 0.5)).float().mean()) * len(idx)
-            row = {"epoch": epoch, "train_loss": tot_loss / n, "train_accuracy": tot_correct / n}
-            model.eval()
-            if x_te is not None:
-                with torch.inference_mode():
-                    te_loss = te_correct = 0.0
-                    for start in range(0, x_te.shape[0], 8192):
-                        xb, yb = x_te[start:start + 8192], y_te[start:start + 8192]
-                        loss, pred = loss_and_out(xb, yb)
-                        te_loss += float(loss) * len(xb)
-                        te_correct += float((pred == (yb > 0.5)).float().mean()) * len(xb)
-                    row["test_loss"] = te_loss / x_te.shape[0]
-                    row["test_accuracy"] = te_correct / x_te.shape[0]
-            row["seconds"] = time.perf_counter() - t0
-            rows.append(row)
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix({k: round(v, 4) for k, v in row.items() if k.endswith(("loss", "accuracy"))})
+        rows = _fit(model, x_tr, y_tr, x_te, y_te, bar, batch_size=batch_size, lr=lr,
+                    weight_decay=weight_decay, seed=seed)
+        return {"state_dict": _cache.state_dict(model), "history": pd.DataFrame(rows).to_dict(orient="list")}
+
+    payload, cached = _cache.load_or_train(type(model).__name__, digest, run, use_cache=_cache.enabled(cache))
+    if cached:
+        model.load_state_dict(payload["state_dict"])
     model.eval()
-    history = pd.DataFrame(rows)
-    history.attrs["cached"] = False
-    if use_cache and path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            buf = io.BytesIO()
-            torch.save({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "history": history.to_dict(orient="list")}, buf)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(buf.getvalue())
-            os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
-        except OSError:
-            pass  # a read-only or full disk only costs the next run a retraining
+    history = pd.DataFrame(payload["history"])
+    history.attrs["cached"] = cached
     return model, history
 
 
-def fit_paper_model(
-    dataset: str,
-    architecture: str,
-    *,
-    epochs: int,
-    attribute: str = "race",
-    include_protected: bool = True,
-    batch_size: int = 64,
-    seed: int = 0,
-    train_rows: int | None = None,
-    progress: bool | None = None,
-    cache: bool | None = None,
-):
-    """Split ``"adult"`` or ``"compas"`` as the auditability paper did and train one of its models.
+def _loss_function(model: nn.Module):
+    """``(xb, yb) -> (loss, 0/1 prediction)``: BCE on the logits when the model has them."""
+    if hasattr(model, "logits"):
+        bce_logits = nn.BCEWithLogitsLoss()
 
-    The split is :func:`fairnotes.data.split` of :func:`fairnotes.data.adult_auditability` or
-    :func:`fairnotes.data.compas_auditability` with ``test_size=0.2`` and ``seed`` (24,752/6,188
-    and 4,937/1,235 rows); the model is :func:`make_model` (``seed``) trained by :func:`train`
-    with the paper's settings (BCE, Adam, lr 0.001) for ``epochs`` epochs in mini-batches of
-    ``batch_size`` (the paper gives neither; the book's choices are in the chapter). The
-    chapters that share a model call this with the same arguments, so the training cache
-    serves the second one. ``train_rows`` trains on the first ``train_rows`` rows of the
-    (already shuffled) training part only, e.g. to keep fast mode fast; the returned split still
-    holds every row. Returns ``(model, history, split)``.
+        def loss_and_prediction(xb, yb):
+            z = model.logits(xb)
+            return bce_logits(z, yb), z > 0
+    else:
+        bce = nn.BCELoss()
 
-    See the chapter *Prediction sensitivity*, section "The models".
-    """
-    from fairnotes import data as _data
+        def loss_and_prediction(xb, yb):
+            p = model(xb)
+            return bce(p, yb), p > 0.5
+    return loss_and_prediction
 
-    loaders = {"adult": _data.adult_auditability, "compas": _data.compas_auditability}
-    if dataset not in loaders:
-        raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
-    sp = _data.split(loaders[dataset](), attribute, test_size=0.2, seed=seed, include_protected=include_protected)
-    model = make_model(architecture, sp.X_train.shape[1], seed=seed)
-    n = len(sp.X_train) if train_rows is None else int(train_rows)
-    if n < 1:
-        raise ValueError(f"train_rows must be a positive integer or None, got {train_rows!r}")
-    model, history = train(model, sp.X_train[:n], sp.y_train[:n], X_test=sp.X_test, y_test=sp.y_test, epochs=epochs,
-                           batch_size=batch_size, seed=seed, progress=progress, cache=cache,
-                           desc=f"{architecture} on {dataset}")
-    return model, history, sp
+
+def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen) -> dict:
+    """One pass over the shuffled rows in mini-batches: mean loss and accuracy (dropout on)."""
+    model.train()
+    n = x.shape[0]
+    perm = torch.randperm(n, generator=gen).to(x.device)
+    tot_loss = tot_correct = 0.0
+    for start in range(0, n, batch_size):
+        idx = perm[start:start + batch_size]
+        xb, yb = x[idx], y[idx]
+        opt.zero_grad(set_to_none=True)
+        loss, pred = loss_fn(xb, yb)
+        loss.backward()
+        opt.step()
+        tot_loss += float(loss.detach()) * len(idx)
+        tot_correct += float((pred == (yb > 0.5)).float().mean()) * len(idx)
+    return {"train_loss": tot_loss / n, "train_accuracy": tot_correct / n}
+
+
+def _evaluate(model, loss_fn, x, y, batch_size: int = 8192) -> dict:
+    """Loss and accuracy on held-out rows, in eval mode."""
+    model.eval()
+    with torch.inference_mode():
+        tot_loss = tot_correct = 0.0
+        for start in range(0, x.shape[0], batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            loss, pred = loss_fn(xb, yb)
+            tot_loss += float(loss) * len(xb)
+            tot_correct += float((pred == (yb > 0.5)).float().mean()) * len(xb)
+    return {"test_loss": tot_loss / x.shape[0], "test_accuracy": tot_correct / x.shape[0]}
+
+
+def _fit(model, x_tr, y_tr, x_te, y_te, epochs, *, batch_size, lr, weight_decay, seed) -> list[dict]:
+    """Adam over ``epochs`` (an iterable of epoch numbers, e.g. a progress bar); one row each."""
+    loss_fn = _loss_function(model)
+    device = device_of(model)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    rows = []
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        for epoch in epochs:
+            t0 = time.perf_counter()
+            row = {"epoch": epoch, **_epoch(model, opt, loss_fn, x_tr, y_tr, batch_size, gen)}
+            model.eval()
+            if x_te is not None:
+                row.update(_evaluate(model, loss_fn, x_te, y_te))
+            row["seconds"] = time.perf_counter() - t0
+            rows.append(row)
+            if hasattr(epochs, "set_postfix"):
+                epochs.set_postfix({k: round(v, 4) for k, v in row.items() if k.endswith(("loss", "accuracy"))})
+    return rows

@@ -1,6 +1,6 @@
 """Run-time helpers shared by every chapter: fast mode, seeding, progress bars.
 
-Explained in the chapter *Introduction* (``book/intro.md``), section "Running the book".
+Explained in the appendix :doc:`/book/running`.
 
 Fast mode
 ---------
@@ -16,56 +16,39 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 from typing import Iterable, TypeVar
 
 import numpy as np
+
+from fairnotes._validation import env_flag
 
 __all__ = ["is_fast", "scale", "seed_everything", "progress", "progress_enabled", "is_paper_size",
            "paper_scale"]
 
 T = TypeVar("T")
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
-
-
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(
-        f"environment variable {name}={raw!r} is not a boolean: use 1/0, true/false, yes/no or on/off"
-    )
-
-
 def is_fast() -> bool:
-    """Whether fast mode is on (``FAIRNOTES_FAST=1``). See the introduction (``book/intro.md``)."""
-    return _flag("FAIRNOTES_FAST", False)
+    """Whether fast mode is on (``FAIRNOTES_FAST=1``). See :doc:`/book/running`."""
+    return env_flag("FAIRNOTES_FAST", False)
 
 
-def scale(full: T, fast: T) -> T:
-    """Return ``fast`` in fast mode and ``full`` otherwise.
+def scale(default: T, fast: T) -> T:
+    """Return ``fast`` in fast mode and ``default`` (the book's size) otherwise.
 
     Chapters call this for every epoch count, sample count, number of inducing points or
-    repeats, e.g. ``epochs = scale(full=20, fast=2)``. See the introduction (``book/intro.md``).
+    repeats, e.g. ``epochs = scale(default=20, fast=2)``. See :doc:`/book/running`.
     """
-    return fast if is_fast() else full
+    return fast if is_fast() else default
 
 
 def progress_enabled() -> bool:
     """Whether progress bars are shown.
 
     Off in fast mode and when ``FAIRNOTES_PROGRESS=0``; ``FAIRNOTES_PROGRESS=1`` forces them on.
-    See the introduction (``book/intro.md``), section "Running the book".
+    See :doc:`/book/running`.
     """
     if "FAIRNOTES_PROGRESS" in os.environ:
-        return _flag("FAIRNOTES_PROGRESS", True)
+        return env_flag("FAIRNOTES_PROGRESS", True)
     return not is_fast()
 
 
@@ -73,7 +56,7 @@ def progress(iterable: Iterable[T] | None = None, *, disable: bool | None = None
     """A tqdm progress bar that fast mode (or ``FAIRNOTES_PROGRESS=0``) silences.
 
     ``disable=True``/``False`` overrides the environment. Extra keyword arguments go to tqdm.
-    See the introduction (``book/intro.md``), section "Running the book".
+    See :doc:`/book/running`.
     """
     from tqdm.auto import tqdm
 
@@ -92,7 +75,7 @@ def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | 
     one (importing TensorFlow costs a few seconds). On the CPU torch's kernels are deterministic
     for a given number of threads, so seeding is enough there. Returns which frameworks were seeded.
 
-    See the introduction (``book/intro.md``), section "Running the book".
+    See :doc:`/book/running`.
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -123,32 +106,25 @@ def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | 
     return seeded
 
 
-def loaded_frameworks() -> list[str]:
-    """Names of the heavy frameworks currently imported (used to check ``import fairnotes`` stays light)."""
-    return [m for m in ("torch", "tensorflow", "gpflow") if m in sys.modules]
-
-
 def is_paper_size() -> bool:
-    """Whether the paper's full-size run is asked for (``FAIRNOTES_FULL=1``).
+    """Whether the papers' own sizes are asked for (``FAIRNOTES_PAPER_SIZE=1``).
 
-    The book's default build is sized to execute in under 30 minutes on a 2-core laptop; a few
-    chapters can instead reproduce the paper's own sizes (all test rows, every noise draw, more
-    epochs), which takes much longer. ``FAIRNOTES_FULL=1`` (or ``true``/``yes``/``on``) switches
-    them to those sizes; fast mode (``FAIRNOTES_FAST=1``) takes precedence over it.
-    See the introduction (``book/intro.md``), section "Running the book".
+    The book's default build is sized to execute in about 20 minutes on a 2-core laptop; a few
+    chapters can instead use the papers' sizes where the papers state them (all test rows, every
+    noise draw, the recipe's rounds, ten repeated splits), which takes much longer.
+    ``FAIRNOTES_PAPER_SIZE=1`` (or ``true``/``yes``/``on``) switches them to those sizes; fast mode
+    (``FAIRNOTES_FAST=1``) takes precedence over it. See :doc:`/book/running`.
     """
-    return _flag("FAIRNOTES_FULL", False)
+    return env_flag("FAIRNOTES_PAPER_SIZE", False)
 
 
-def paper_scale(full: T, fast: T, paper: T) -> T:
-    """Like :func:`scale`, with a third size for the paper's full-size run.
+def paper_scale(default: T, fast: T, paper: T) -> T:
+    """Like :func:`scale`, with a third size for the papers' own sizes.
 
-    Returns ``fast`` in fast mode, ``paper`` when ``FAIRNOTES_FULL=1`` (and fast mode is off),
-    and ``full`` (the book's default) otherwise, e.g.
-    ``n_rows = paper_scale(full=1000, fast=100, paper=6188)``.
-    See the chapter *Smooth prediction sensitivity*.
+    Returns ``fast`` in fast mode, ``paper`` when ``FAIRNOTES_PAPER_SIZE=1`` (and fast mode is
+    off), and ``default`` (the book's size) otherwise, e.g.
+    ``n_rows = paper_scale(default=1000, fast=100, paper=6188)``. See :doc:`/book/running`.
     """
     if is_fast():
         return fast
-    return paper if is_paper_size() else full
-
+    return paper if is_paper_size() else default

@@ -1,7 +1,6 @@
 """Prediction sensitivity and smooth prediction sensitivity, batched, for any torch model.
 
-Explained in the chapters *Prediction sensitivity* (``book/sensitivity.md``) and *Smooth
-prediction sensitivity* (``book/smooth_sensitivity.md``).
+Explained in the chapters :doc:`/book/sensitivity` and :doc:`/book/smooth_sensitivity`.
 
 For a model ``F`` that returns one probability per row and the column ``a`` of the protected
 attribute (Maughan & Near, 2020; Ngong, Maughan & Near, 2021):
@@ -46,17 +45,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from fairnotes.models import _as_features, _eval_mode
+from fairnotes._torch import as_features, eval_mode
+from fairnotes._validation import column_indices, positive_int, positive_number, one_of
+from fairnotes.presets import DEFAULT_SIGMA
 
 __all__ = [
     "prediction_sensitivity",
     "smooth_prediction_sensitivity",
     "counterfactual_change",
-    "DEFAULT_SIGMA",
 ]
 
-#: Default standard deviation of the smooth version's noise, in standardized feature units.
-DEFAULT_SIGMA = 0.1
 
 _BLOCK_REDUCTIONS = ("l2", "l1", "max")
 _PER_ROW_BYTES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
@@ -69,37 +67,8 @@ def _check_model(model):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
 
 
-def _check_attr(attr, width: int) -> list[int]:
-    """One column index, or a non-empty list of distinct indices (a one-hot block)."""
-    if isinstance(attr, torch.Tensor):
-        attr = attr.tolist()
-    if isinstance(attr, np.ndarray):
-        attr = attr.tolist()
-    items = [attr] if not isinstance(attr, (list, tuple)) else list(attr)
-    if not items:
-        raise ValueError("attr is an empty list: give at least one column index")
-    cols = []
-    for a in items:
-        if isinstance(a, bool) or not isinstance(a, Integral):
-            raise TypeError(f"attr must be an integer column index or a list of them, got {a!r}")
-        a = int(a)
-        if not 0 <= a < width:
-            raise ValueError(f"attr index {a} is out of range for X with {width} columns (valid: 0..{width - 1})")
-        cols.append(a)
-    if len(set(cols)) != len(cols):
-        raise ValueError(f"attr lists a column more than once: {cols}")
-    return cols
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _check_block(block):
-    if block not in _BLOCK_REDUCTIONS:
-        raise ValueError(f"block must be one of {_BLOCK_REDUCTIONS}, got {block!r}")
+    one_of("block", block, _BLOCK_REDUCTIONS)
 
 
 # --------------------------------------------------------------------------- machinery
@@ -108,7 +77,7 @@ def _check_block(block):
 def _measuring(model: nn.Module):
     """Eval mode and parameters frozen for the duration; each module's mode and flag restored."""
     params = [(p, p.requires_grad) for p in model.parameters()]
-    with _eval_mode(model):
+    with eval_mode(model):
         try:
             for p, _ in params:
                 p.requires_grad_(False)
@@ -177,9 +146,8 @@ def _per_row_bytes(model, width: int, device, dtype) -> int:
 
 def _rows_per_pass(model, x, chunk_size, max_memory_mb) -> int:
     if chunk_size is not None:
-        return _check_positive_int("chunk_size", chunk_size)
-    if not (isinstance(max_memory_mb, Real) and max_memory_mb > 0):
-        raise ValueError(f"max_memory_mb must be a positive number, got {max_memory_mb!r}")
+        return positive_int("chunk_size", chunk_size)
+    positive_number("max_memory_mb", max_memory_mb)
     per_row = _per_row_bytes(model, x.shape[1], x.device, x.dtype)
     return max(1, int(max_memory_mb * 2**20 // max(per_row, 1)))
 
@@ -195,10 +163,10 @@ def _reduce_block(g: torch.Tensor, block: str) -> torch.Tensor:
     return g.abs().amax(dim=-1)
 
 
-def _prepare(model, X, attr):
+def _prepare(model, X, s_column):
     _check_model(model)
-    x = _as_features(X, model)
-    cols = _check_attr(attr, x.shape[1])
+    x = as_features(X, model)
+    cols = column_indices("s_column", s_column, x.shape[1])
     return x, cols
 
 
@@ -212,7 +180,7 @@ def _columns(cols: list[int]):
 def prediction_sensitivity(
     model: nn.Module,
     X,
-    attr,
+    s_column,
     *,
     block: str = "l2",
     signed: bool = False,
@@ -230,7 +198,7 @@ def prediction_sensitivity(
     X
         Rows ``(n, d)``, a numpy array or a tensor (moved to the model's device and dtype).
         Must be finite.
-    attr
+    s_column
         Column index of the protected attribute, or a list of indices for a one-hot block.
     block
         How a block's partial derivatives ``g_1..g_k`` are reduced to one number per row:
@@ -251,9 +219,9 @@ def prediction_sensitivity(
     ``ValueError`` for input of the wrong shape or width, NaN or infinite values, an attribute
     index out of range (or repeated), or a model that does not return one output per row.
 
-    See the chapter *Prediction sensitivity*.
+    See the chapter :doc:`/book/sensitivity`.
     """
-    x, cols = _prepare(model, X, attr)
+    x, cols = _prepare(model, X, s_column)
     _check_block(block)
     if signed and len(cols) != 1:
         raise ValueError("signed=True needs a single attribute column, not a block")
@@ -271,13 +239,13 @@ def prediction_sensitivity(
 def smooth_prediction_sensitivity(
     model: nn.Module,
     X,
-    attr,
+    s_column,
     n_samples: int = 50,
     sigma: float = DEFAULT_SIGMA,
-    generator: torch.Generator | int | None = None,
+    seed: torch.Generator | int | None = None,
     reduce: str = "max",
     *,
-    perturb_attr: bool = True,
+    perturb_s_column: bool = True,
     block: str = "l2",
     chunk_size: int | None = None,
     max_memory_mb: float = 256,
@@ -293,7 +261,7 @@ def smooth_prediction_sensitivity(
 
     Parameters
     ----------
-    model, X, attr, block, chunk_size, max_memory_mb
+    model, X, s_column, block, chunk_size, max_memory_mb
         As in :func:`prediction_sensitivity`; here a chunk counts perturbed copies, so it holds
         ``chunk_size // n_samples`` original rows (at least one).
     n_samples
@@ -303,16 +271,16 @@ def smooth_prediction_sensitivity(
         standard deviation for the standardized columns of :func:`fairnotes.data.split` (e.g.
         about 1.3 years of age on Adult): a neighbourhood of *similar* people, at the low end of
         SmoothGrad's advice of 10-20% of the input range. ``sigma=0`` gives the plain measure.
-        The chapter *Smooth prediction sensitivity* sweeps it.
-    generator
-        A :class:`torch.Generator` (or an integer seed for a new CPU generator) for the noise;
+        The chapter :doc:`/book/smooth_sensitivity` sweeps it.
+    seed
+        An integer seed (for a new CPU :class:`torch.Generator`) or a generator for the noise;
         ``None`` uses torch's global random state. Noise is drawn chunk by chunk as
         ``torch.randn(n_samples, rows_in_chunk, d)``: the same generator state, inputs and
         ``chunk_size`` give the same values. A generator on another device than the model is
         fine (the noise is moved).
     reduce
         ``"max"`` (default), ``"mean"`` or ``"none"``.
-    perturb_attr
+    perturb_s_column
         Add noise to the protected column(s) too (default ``True``, the paper's formula adds
         ``N(0, sigma^2)`` to the whole row). The protected column is 0/1, so its noisy values lie
         between the groups; the derivative there is part of the path from one group to the
@@ -327,23 +295,24 @@ def smooth_prediction_sensitivity(
     Raises as :func:`prediction_sensitivity`, and ``ValueError`` for a bad ``n_samples``,
     ``sigma`` or ``reduce``.
 
-    See the chapter *Smooth prediction sensitivity*.
+    See the chapter :doc:`/book/smooth_sensitivity`.
     """
-    x, cols = _prepare(model, X, attr)
+    x, cols = _prepare(model, X, s_column)
     _check_block(block)
-    n_samples = _check_positive_int("n_samples", n_samples)
+    n_samples = positive_int("n_samples", n_samples)
     if isinstance(sigma, bool) or not isinstance(sigma, Real) or not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    if reduce not in ("max", "mean", "none"):
-        raise ValueError(f"reduce must be 'max', 'mean' or 'none', got {reduce!r}")
-    if isinstance(generator, Integral) and not isinstance(generator, bool):
-        generator = torch.Generator().manual_seed(int(generator))
-    elif generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, an integer seed or None, got {type(generator).__name__}")
+    one_of("reduce", reduce, ("max", "mean", "none"))
+    if isinstance(seed, Integral) and not isinstance(seed, bool):
+        generator = torch.Generator().manual_seed(int(seed))
+    elif seed is None or isinstance(seed, torch.Generator):
+        generator = seed
+    else:
+        raise TypeError(f"seed must be an integer, a torch.Generator or None, got {type(seed).__name__}")
     n, d = x.shape
     noise_device = generator.device if generator is not None else x.device
     keep = None
-    if not perturb_attr:
+    if not perturb_s_column:
         keep = torch.ones(d, dtype=x.dtype, device=x.device)
         keep[cols] = 0
     shape_out = (n, n_samples) if reduce == "none" else (n,)
@@ -369,30 +338,30 @@ def smooth_prediction_sensitivity(
     return out.cpu().numpy()
 
 
-def counterfactual_change(model: nn.Module, X, attr, *, batch_size: int = 8192) -> np.ndarray:
-    """``F(x with the 0/1 column attr flipped) - F(x)`` for every row, a signed numpy array.
+def counterfactual_change(model: nn.Module, X, s_column, *, batch_size: int = 8192) -> np.ndarray:
+    """``F(x with the 0/1 column s_column flipped) - F(x)`` for every row, a signed numpy array.
 
     What actually happens to a person's prediction when their group is changed and every other
     feature is kept: for a row with ``a = 1`` the value is ``F(a=0) - F(a=1)``, for ``a = 0`` it
     is ``F(a=1) - F(a=0)``. (``F(a=1) - F(a=0)`` for every row is ``change * (1 - 2 a)``.)
     Computed in eval mode under :func:`torch.inference_mode`; the model's mode is restored.
-    ``attr`` must be one column holding only 0 and 1 (else ``ValueError``); the model must
+    ``s_column`` must be one column holding only 0 and 1 (else ``ValueError``); the model must
     return one output per row.
 
     Note that the other features are *not* changed: a flip of the protected column alone is
     not what a person of the other group with the same story would look like, since features
-    correlated with the group (proxies) stay as they were. See the chapter *Prediction
-    sensitivity*, section "Does it track what happens when the group changes?".
+    correlated with the group (proxies) stay as they were. See the chapter
+    :doc:`/book/sensitivity`, section "Does it track what happens when the group changes?".
     """
-    x, cols = _prepare(model, X, attr)
+    x, cols = _prepare(model, X, s_column)
     if len(cols) != 1:
         raise ValueError("counterfactual_change needs a single 0/1 attribute column, not a block")
     (a,) = cols
     if not torch.isin(x[:, a], torch.tensor([0.0, 1.0], dtype=x.dtype, device=x.device)).all():
         raise ValueError(f"column {a} must hold only 0 and 1 to be flipped (is it the raw protected column?)")
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     out = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
-    with _eval_mode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for start in range(0, x.shape[0], batch_size):
             xc = x[start:start + batch_size]
             flipped = xc.clone()

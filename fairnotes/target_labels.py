@@ -1,7 +1,7 @@
 """Target labels: the debiasing parameters of FairGP as plain numpy functions.
 
-Explained in the chapter *Target labels* (``book/target_labels.md``); used by the chapters
-*Demographic parity with FairGP* and *Equality of opportunity with FairGP*.
+Explained in the chapter :doc:`/book/target_labels`; used by the chapters
+:doc:`/book/fairgp_parity` and :doc:`/book/fairgp_opportunity`.
 
 FairGP (Kehrenberg, Chen & Quadrianto) trains a classifier on the observed, biased labels ``y``
 but makes it predict a latent *target label* ``ybar``. The link between the two is a table of
@@ -45,6 +45,7 @@ __all__ = [
     "opportunity_tpr_target",
     "implied_rates",
     "parameter_table",
+    "check_parameters",
 ]
 
 RateLike = Union[float, Sequence[float], np.ndarray, Mapping[int, float], pd.Series]
@@ -82,7 +83,7 @@ def _pair(values, name: str, *, open_interval: bool) -> np.ndarray:
 def identity_parameters() -> np.ndarray:
     """``P[s, ybar] = 1[ybar = 1]``: the target label is the training label; FairGP is a plain GP.
 
-    See the chapter *Target labels*.
+    See the chapter :doc:`/book/target_labels`.
     """
     return np.array([[0.0, 1.0], [0.0, 1.0]])
 
@@ -97,7 +98,7 @@ def parameters_from_rates(base_rates: RateLike, tpr: RateLike, tnr: RateLike) ->
     between 0 and 1 or when the implied target rate ``t_s`` is 0 or 1 (e.g. ``tpr = 0`` with
     ``tnr = 1``: no one would have ``ybar = 1``).
 
-    See the chapter *Target labels*.
+    See the chapter :doc:`/book/target_labels`.
     """
     pr = _pair(base_rates, "base_rates", open_interval=True)
     tpr = _pair(tpr, "tpr (the biased true positive rate P(ybar=1 | y=1, s))", open_interval=False)
@@ -120,7 +121,7 @@ def parity_target(base_rates: RateLike, target: Union[str, float] = "mean") -> f
     ``target`` is ``"mean"`` (``(PR_0 + PR_1) / 2``, the paper's default), ``"min"``, ``"max"``, or a
     number strictly between 0 and 1 that a person sets.
 
-    See the chapter *Target labels*.
+    See the chapter :doc:`/book/target_labels`.
     """
     pr = _pair(base_rates, "base_rates", open_interval=True)
     if isinstance(target, str):
@@ -146,7 +147,7 @@ def parity_parameters(base_rates: RateLike, target: Union[str, float, Sequence[f
     negative label (``TNR*_s = 1`` and ``TPR*_s = t / PR_s``, so ``P(y=1 | ybar=1, s) = 1``);
     a group already at the target gets the identity. Returns ``P[s, ybar] = P(y=1 | ybar, s)``.
 
-    See the chapter *Target labels*.
+    See the chapter :doc:`/book/target_labels`.
     """
     pr = _pair(base_rates, "base_rates", open_interval=True)
     if isinstance(target, str) or np.isscalar(target):
@@ -167,7 +168,7 @@ def opportunity_parameters(base_rates: RateLike, target_tpr: RateLike, target_tn
     groups' TNRs of a plain GP (:func:`opportunity_tnr_target`) and sweeps ``target_tpr`` from 0.6
     to 1.0. Returns ``P[s, ybar] = P(y=1 | ybar, s)``.
 
-    See the chapter *Equality of opportunity with FairGP*.
+    See the chapter :doc:`/book/fairgp_opportunity`.
     """
     return parameters_from_rates(base_rates, target_tpr, target_tnr)
 
@@ -175,7 +176,7 @@ def opportunity_parameters(base_rates: RateLike, target_tpr: RateLike, target_tn
 def opportunity_tnr_target(tnr_by_group: RateLike) -> float:
     """The paper's target TNR: the smaller of the two groups' TNRs measured on a plain GP.
 
-    See the chapter *Equality of opportunity with FairGP*.
+    See the chapter :doc:`/book/fairgp_opportunity`.
     """
     return float(_pair(tnr_by_group, "tnr_by_group", open_interval=False).min())
 
@@ -183,7 +184,7 @@ def opportunity_tnr_target(tnr_by_group: RateLike) -> float:
 def opportunity_tpr_target(tpr_by_group: RateLike) -> float:
     """The paper's default target TPR: the larger of the two groups' TPRs of a plain GP.
 
-    See the chapter *Equality of opportunity with FairGP*.
+    See the chapter :doc:`/book/fairgp_opportunity`.
     """
     return float(_pair(tpr_by_group, "tpr_by_group", open_interval=False).max())
 
@@ -196,10 +197,10 @@ def implied_rates(base_rates: RateLike, parameters) -> pd.DataFrame:
     Raises when the two parameters of a group are equal (then ``y`` carries no information about
     ``ybar`` and ``t_s`` is not identified).
 
-    See the chapter *Target labels*.
+    See the chapter :doc:`/book/target_labels`.
     """
     pr = _pair(base_rates, "base_rates", open_interval=True)
-    P = _check_parameters(parameters)
+    P = check_parameters(parameters)
     a, b = P[:, 1], P[:, 0]
     if np.any(np.isclose(a, b)):
         raise ValueError("P(y=1 | ybar=1, s) equals P(y=1 | ybar=0, s) in some group: t_s is not identified")
@@ -215,9 +216,9 @@ def parameter_table(base_rates: RateLike, parameters, groups: Sequence[str] = ("
     Columns: ``P(y=1|ybar=1)``, ``P(y=1|ybar=0)``, ``P(y=0|ybar=1)``, ``P(y=0|ybar=0)``, then
     ``PR``, ``t``, ``TPR*``, ``TNR*`` from :func:`implied_rates` (NaN when not identified).
 
-    See the chapter *Target labels*.
+    See the chapter :doc:`/book/target_labels`.
     """
-    P = _check_parameters(parameters)
+    P = check_parameters(parameters)
     try:
         rates = implied_rates(base_rates, P)
     except ValueError:
@@ -231,7 +232,13 @@ def parameter_table(base_rates: RateLike, parameters, groups: Sequence[str] = ("
     return pd.concat([out, rates.drop(columns="s")], axis=1)
 
 
-def _check_parameters(parameters) -> np.ndarray:
+def check_parameters(parameters) -> np.ndarray:
+    """The debiasing parameters ``P[s, ybar] = P(y = 1 | ybar, s)`` as a float (2, 2) array, checked.
+
+    Each must be a probability, and no group may have ``P(y = 1 | ybar, s)`` equal to 0 (or 1) for
+    both values of ``ybar`` (its observed labels would be impossible). See the chapter
+    :doc:`/book/target_labels`.
+    """
     P = np.asarray(parameters, dtype=np.float64)
     if P.shape != (2, 2):
         raise ValueError(f"debiasing parameters must have shape (2, 2) (P[s, ybar]), got {P.shape}")

@@ -10,7 +10,7 @@ number of collected notebooks equals the number of notebook chapters in the tabl
 from __future__ import annotations
 
 import os
-import re
+import sys
 
 import pytest
 from pathlib import Path
@@ -23,37 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = Path(__file__).resolve().parent / "_notebooks"
 
 
-def toc_files() -> list[str]:
-    """Every ``file:`` (and ``root:``) entry of ``_toc.yml``, in order."""
-    text = (ROOT / "_toc.yml").read_text()
-    return re.findall(r"^\s*(?:-\s*)?(?:file|root):\s*(\S+)\s*$", text, flags=re.M)
-
-
-def appendix_files() -> set[str]:
-    """The ``file:`` entries under the "Appendices" caption of ``_toc.yml``."""
-    out, in_appendix = set(), False
-    for line in (ROOT / "_toc.yml").read_text().splitlines():
-        cap = re.match(r"^\s*-\s*caption:\s*(.+)$", line)
-        if cap:
-            in_appendix = "appendi" in cap.group(1).lower()
-        f = re.match(r"^\s*(?:-\s*)?file:\s*(\S+)\s*$", line)
-        if f and in_appendix:
-            out.add(f.group(1).removesuffix(".md"))
-    return out
-
-
-def is_notebook_chapter(path: Path) -> bool:
-    head = path.read_text().split("\n---", 1)[0]
-    return path.read_text().startswith("---") and "jupytext:" in head and "kernelspec:" in head
-
-
-def notebook_chapters() -> list[Path]:
-    out = []
-    for entry in toc_files():
-        path = ROOT / (entry if entry.endswith(".md") else entry + ".md")
-        if path.exists() and is_notebook_chapter(path):
-            out.append(path)
-    return out
+# The table of contents is read by tools/toc.py, which tools/book.py uses too.
+sys.path.insert(0, str(ROOT / "tools"))
+from toc import appendix_files, is_notebook_chapter, notebook_chapters, toc_files  # noqa: E402,F401
 
 
 def pytest_configure(config):

@@ -31,8 +31,8 @@ def test_callable_fallback_agrees_with_torch_autograd(torch_model):
         with torch.no_grad():
             return torch_model(torch.as_tensor(x, dtype=torch.float64)).numpy()[:, 0]
 
-    by_torch = A.audit(torch_model, X, s, attr=0, n_samples=5, seed=1)
-    by_fd = A.audit(as_callable, X, s, attr=0, n_samples=5, seed=1, fd_step=1e-5)
+    by_torch = A.audit(torch_model, X, s, s_column=0, n_samples=5, seed=1)
+    by_fd = A.audit(as_callable, X, s, s_column=0, n_samples=5, seed=1, fd_step=1e-5)
     assert by_torch.method == "torch autograd"
     assert "finite differences" in by_fd.method
     np.testing.assert_allclose(by_fd.table["sensitivity"], by_torch.table["sensitivity"], atol=1e-7)
@@ -43,14 +43,14 @@ def test_callable_fallback_agrees_with_torch_autograd(torch_model):
 
 def test_flags_follow_the_percentile_and_summary_counts(torch_model):
     X, y, s = _toy()
-    res = A.audit(torch_model, X, s, attr=0, y_true=y, n_samples=3, percentile=90)
+    res = A.audit(torch_model, X, s, s_column=0, y_true=y, n_samples=3, percentile=90)
     assert res.table["flagged"].sum() == pytest.approx(20, abs=1)
     summ = res.summary()
     assert summ["people"].sum() == len(X)
     assert summ["flagged"].sum() == res.table["flagged"].sum()
     gm = res.group_metrics()
     assert "disparate impact" in set(gm["metric"])
-    fixed = A.audit(torch_model, X, s, attr=0, n_samples=3, threshold=1e9)
+    fixed = A.audit(torch_model, X, s, s_column=0, n_samples=3, flag_threshold=1e9)
     assert fixed.table["flagged"].sum() == 0 and fixed.percentile is None
 
 
@@ -58,7 +58,7 @@ def test_model_that_never_sees_s_has_sensitivity_zero_by_construction(torch_mode
     torch = pytest.importorskip("torch")
     X, y, s = _toy()
     net = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Sigmoid()).double()
-    res = A.audit(net, X[:, 1:], s, attr=None)
+    res = A.audit(net, X[:, 1:], s, s_column=None)
     assert res.by_construction and res.method.startswith("sensitivity 0 by construction")
     assert (res.table["sensitivity"] == 0).all() and (res.table["smooth_sensitivity"] == 0).all()
     assert not res.table["flagged"].any() and (res.table["counterfactual_change"] == 0).all()
@@ -71,8 +71,8 @@ def fairgp_models():
 
     X, y, s = _toy(n=300)
     feats = X[:, 1:]
-    star = FairGP(s_as_input=True, num_inducing=20, batch_size=100, steps=40, seed=0, progress_bar=False).fit(feats, y, s)
-    plain = FairGP(s_as_input=False, num_inducing=20, batch_size=100, steps=40, seed=0, progress_bar=False).fit(feats, y, s)
+    star = FairGP(s_as_input=True, num_inducing=20, batch_size=100, steps=40, seed=0, progress=False).fit(feats, y, s)
+    plain = FairGP(s_as_input=False, num_inducing=20, batch_size=100, steps=40, seed=0, progress=False).fit(feats, y, s)
     return feats, y, s, star, plain
 
 
@@ -101,8 +101,8 @@ def test_fairgp_without_s_in_the_kernel_is_zero_by_construction(fairgp_models):
     assert res.by_construction
     assert (res.table["sensitivity"] == 0).all()
     assert "likelihood" in " ".join(res.notes)
-    with pytest.raises(ValueError, match="attr is decided by the model"):
-        A.audit(plain, feats, s, attr=0)
+    with pytest.raises(ValueError, match="s_column is decided by the model"):
+        A.audit(plain, feats, s, s_column=0)
 
 
 @pytest.mark.parametrize(
@@ -112,9 +112,9 @@ def test_fairgp_without_s_in_the_kernel_is_zero_by_construction(fairgp_models):
         ({"X": np.full((3, 2), np.nan)}, ValueError, "NaN"),
         ({"s": [0, 1]}, ValueError, "s has 2 values"),
         ({"s": [0, 2, 1]}, ValueError, "s must be binary"),
-        ({"attr": 5}, ValueError, "out of range"),
-        ({"attr": 1.0}, TypeError, "column index"),
-        ({"attr": 1}, ValueError, "raw 0/1 protected attribute"),
+        ({"s_column": 5}, ValueError, "out of range"),
+        ({"s_column": 1.0}, TypeError, "column index"),
+        ({"s_column": 1}, ValueError, "raw 0/1 protected attribute"),
         ({"n_samples": 0}, ValueError, "n_samples"),
         ({"sigma": -1.0}, ValueError, "sigma"),
         ({"percentile": 100}, ValueError, "percentile"),
@@ -124,7 +124,7 @@ def test_fairgp_without_s_in_the_kernel_is_zero_by_construction(fairgp_models):
 )
 def test_bad_input(kwargs, error, message):
     X = np.array([[0.0, 0.5], [1.0, -0.2], [1.0, 0.3]])
-    args = {"model": lambda x: np.full(len(x), 0.3), "X": X, "s": [0, 1, 1], "attr": 0}
+    args = {"model": lambda x: np.full(len(x), 0.3), "X": X, "s": [0, 1, 1], "s_column": 0}
     args.update(kwargs)
     model = args.pop("model")
     with pytest.raises(error, match=message):

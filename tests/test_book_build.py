@@ -119,3 +119,61 @@ def test_pages_render_in_a_browser(built_book):
         assert browser.find_elements(By.CSS_SELECTOR, "mjx-container"), "the maths did not render (MathJax not loaded)"
     finally:
         browser.quit()
+
+
+SCREENSHOT_WIDTHS = (1400, 420)  # a laptop, and a phone held upright
+SCREENSHOT_MAX_HEIGHT = 30000    # Chromium cannot capture much more in one image
+
+
+def _full_page_screenshot(browser, path: Path, width: int) -> None:
+    """The whole page at one width, not only the first screen, via Chrome's DevTools protocol."""
+    import base64
+
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": width < 600})
+    height = browser.execute_script(
+        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+    height = int(min(max(height, 1000), SCREENSHOT_MAX_HEIGHT))
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def test_screenshots_of_every_page(built_book):
+    """Every page of the table of contents, at 1,400 and 420 px, saved for a reviewer to look at.
+
+    The files are ``_build/screenshots/<page>-<width>.png`` in the repository (``_build`` is not
+    committed). The test checks only that each page rendered its title and that every screenshot
+    was written.
+    """
+    from selenium.webdriver.common.by import By
+    from conftest import toc_files
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser = _chromium()
+    try:
+        for entry in toc_files():
+            rel = entry.removesuffix(".md")
+            page = built_book / (rel + ".html")
+            for width in SCREENSHOT_WIDTHS:
+                browser.get(page.as_uri())
+                assert browser.find_elements(By.CSS_SELECTOR, "main h1"), f"{rel}: no title rendered"
+                _full_page_screenshot(browser, SCREENSHOTS / f"{Path(rel).name}-{width}.png", width)
+            browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    finally:
+        browser.quit()
+    pages = len(toc_files())
+    for width in SCREENSHOT_WIDTHS:
+        written = list(SCREENSHOTS.glob(f"*-{width}.png"))
+        assert len(written) >= pages, f"{len(written)} screenshots at {width} px for {pages} pages"
+
+
+def test_citations_are_author_year(built_book):
+    """_config.yml asks for author-year citations; footnote numbers ([1], superscripts) would be wrong."""
+    import re
+
+    page = (built_book / "book" / "data.html").read_text()
+    body = page.split('id="references"')[0]
+    assert re.search(r"Kohavi,?\s*(?:</span>\s*)?(?:\[|\()?\s*1996", re.sub(r"<[^>]+>", "", body)), \
+        "the data chapter's citation of the Adult dataset is not in author-year form"

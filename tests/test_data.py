@@ -51,13 +51,13 @@ def test_split_gives_the_auditability_paper_sizes_and_is_seeded():
     sp = data.split(d, "race", test_size=0.2, seed=0)
     assert sp.X_train.shape[0] == 24752 and sp.X_test.shape[0] == 6188
     assert sp.X_train.dtype == np.float32
-    assert sp.feature_names[sp.protected_index] == "race"
+    assert sp.feature_names[sp.s_column] == "race"
     # the protected columns are raw 0/1, not standardized
-    assert set(np.unique(sp.X_train[:, sp.protected_index])) == {0.0, 1.0}
-    np.testing.assert_array_equal(sp.X_train[:, sp.protected_index], sp.s_train)
-    np.testing.assert_array_equal(sp.X_test[:, sp.protected_indices["sex"]], sp.S_test["sex"])
+    assert set(np.unique(sp.X_train[:, sp.s_column])) == {0.0, 1.0}
+    np.testing.assert_array_equal(sp.X_train[:, sp.s_column], sp.s_train)
+    np.testing.assert_array_equal(sp.X_test[:, sp.s_columns["sex"]], sp.S_test["sex"])
     # other columns are standardized with the training part's statistics
-    other = [i for i in range(sp.n_features) if i not in sp.protected_indices.values()]
+    other = [i for i in range(sp.n_features) if i not in sp.s_columns.values()]
     assert np.allclose(sp.X_train[:, other].mean(axis=0), 0, atol=1e-4)
     assert not np.allclose(sp.X_test[:, other].mean(axis=0), 0, atol=1e-4)
     again = data.split(d, "race", test_size=0.2, seed=0)
@@ -71,7 +71,7 @@ def test_split_gives_the_auditability_paper_sizes_and_is_seeded():
 def test_split_without_the_protected_attribute_and_ordinal_encoding():
     d = data.adult_fairgp()
     sp = data.split(d, "sex", test_size=1 / 3, include_protected=False, encoding="ordinal", stratify=True)
-    assert sp.protected_index is None
+    assert sp.s_column is None
     assert "sex" not in sp.feature_names and "race" in sp.feature_names
     assert sp.n_features == 12  # the FairGP paper's 12 input features
     # stratified: the (label, group) proportions agree between the parts

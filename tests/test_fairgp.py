@@ -200,7 +200,7 @@ def test_fairgp_raises_the_acceptance_rate_toward_the_target():
     pr = np.array([y[s == 0].mean(), y[s == 1].mean()])
     assert pr[0] < pr[1] - 0.15
     target = pr.mean()
-    kw = dict(num_inducing=20, batch_size=200, steps=250, learning_rate=0.05, seed=0, progress_bar=False)
+    kw = dict(num_inducing=20, batch_size=200, steps=250, learning_rate=0.05, seed=0, progress=False)
     gp = fg.FairGP(None, **kw).fit(x, y, s)
     fair = fg.FairGP(tl.parity_parameters(pr, "mean"), **kw).fit(x, y, s)
     rate_gp = gp.predict(x)[s == 0].mean()
@@ -217,7 +217,7 @@ def test_fairgp_raises_the_acceptance_rate_toward_the_target():
 def test_fairgp_star_needs_s_and_probability_is_differentiable():
     x, y, s = _toy(n=200, seed=4)
     clf = fg.FairGP(tl.parity_parameters([0.3, 0.6], "mean"), s_as_input=True, num_inducing=10,
-                    batch_size=100, steps=20, progress_bar=False).fit(x, y, s)
+                    batch_size=100, steps=20, progress=False).fit(x, y, s)
     with pytest.raises(ValueError):
         clf.predict(x)
     p = clf.predict_proba(x, s)

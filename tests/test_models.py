@@ -197,11 +197,3 @@ def test_cache_reuses_exactly_and_keys_on_arguments(tmp_path, monkeypatch):
     monkeypatch.setenv("FAIRNOTES_MODEL_CACHE", "0")
     _, h6 = models.train(_tiny("linear", 6), X, y, epochs=2, progress=False)
     assert h6.attrs["cached"] is False
-
-
-def test_fit_paper_model_uses_the_papers_split():
-    model, hist, sp = models.fit_paper_model("compas", "linear", epochs=1, train_rows=300, cache=False, progress=False)
-    assert (len(sp.X_train), len(sp.X_test)) == (4937, 1235)
-    assert model.n_features == sp.X_train.shape[1] and len(hist) == 1
-    with pytest.raises(ValueError, match="dataset"):
-        models.fit_paper_model("german", "linear", epochs=1)

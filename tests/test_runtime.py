@@ -8,11 +8,11 @@ from fairnotes import runtime
 
 def test_scale_follows_the_environment(monkeypatch):
     monkeypatch.setenv("FAIRNOTES_FAST", "1")
-    assert runtime.is_fast() and runtime.scale(full=100, fast=3) == 3
+    assert runtime.is_fast() and runtime.scale(default=100, fast=3) == 3
     monkeypatch.setenv("FAIRNOTES_FAST", "0")
-    assert not runtime.is_fast() and runtime.scale(full=100, fast=3) == 100
+    assert not runtime.is_fast() and runtime.scale(default=100, fast=3) == 100
     monkeypatch.delenv("FAIRNOTES_FAST")
-    assert runtime.scale(full=100, fast=3) == 100
+    assert runtime.scale(default=100, fast=3) == 100
 
 
 def test_bad_flag_value_is_an_error(monkeypatch):

@@ -116,19 +116,19 @@ def test_smooth_with_tiny_sigma_equals_plain():
     X = _X(dtype=np.float64)
     plain = prediction_sensitivity(model, X, A)
     for reduce in ("max", "mean"):
-        tiny = smooth_prediction_sensitivity(model, X, A, n_samples=5, sigma=1e-8, generator=0, reduce=reduce)
+        tiny = smooth_prediction_sensitivity(model, X, A, n_samples=5, sigma=1e-8, seed=0, reduce=reduce)
         np.testing.assert_allclose(tiny, plain, rtol=1e-6, atol=1e-9)
-    zero = smooth_prediction_sensitivity(model, X, A, n_samples=3, sigma=0.0, generator=0)
+    zero = smooth_prediction_sensitivity(model, X, A, n_samples=3, sigma=0.0, seed=0)
     np.testing.assert_allclose(zero, plain, rtol=1e-12)
 
 
 def test_smooth_reductions_are_consistent():
     model = Smooth()
     X = _X(dtype=np.float64)
-    all_ = smooth_prediction_sensitivity(model, X, A, n_samples=9, sigma=0.5, generator=3, reduce="none")
+    all_ = smooth_prediction_sensitivity(model, X, A, n_samples=9, sigma=0.5, seed=3, reduce="none")
     assert all_.shape == (len(X), 9)
-    mx = smooth_prediction_sensitivity(model, X, A, n_samples=9, sigma=0.5, generator=3, reduce="max")
-    mean = smooth_prediction_sensitivity(model, X, A, n_samples=9, sigma=0.5, generator=3, reduce="mean")
+    mx = smooth_prediction_sensitivity(model, X, A, n_samples=9, sigma=0.5, seed=3, reduce="max")
+    mean = smooth_prediction_sensitivity(model, X, A, n_samples=9, sigma=0.5, seed=3, reduce="mean")
     np.testing.assert_allclose(mx, all_.max(1))
     np.testing.assert_allclose(mean, all_.mean(1))
     assert (mx >= mean).all() and (mx > mean).any()
@@ -139,7 +139,7 @@ def test_smooth_matches_a_hand_written_loop_on_the_same_noise():
     X = _X(n=30)
     n, sigma = 7, 0.3
     got = smooth_prediction_sensitivity(model, X, A, n_samples=n, sigma=sigma,
-                                        generator=torch.Generator().manual_seed(11), chunk_size=10_000)
+                                        seed=torch.Generator().manual_seed(11), chunk_size=10_000)
     noise = torch.randn((n, len(X), D), generator=torch.Generator().manual_seed(11))
     model.eval()
     best = np.zeros(len(X), np.float32)
@@ -154,10 +154,10 @@ def test_same_generator_same_values():
     model = _tiny("linear")
     X = _X()
     kw = dict(n_samples=6, sigma=0.2)
-    a = smooth_prediction_sensitivity(model, X, A, generator=torch.Generator().manual_seed(5), **kw)
-    b = smooth_prediction_sensitivity(model, X, A, generator=torch.Generator().manual_seed(5), **kw)
-    c = smooth_prediction_sensitivity(model, X, A, generator=torch.Generator().manual_seed(6), **kw)
-    d = smooth_prediction_sensitivity(model, X, A, generator=5, **kw)
+    a = smooth_prediction_sensitivity(model, X, A, seed=torch.Generator().manual_seed(5), **kw)
+    b = smooth_prediction_sensitivity(model, X, A, seed=torch.Generator().manual_seed(5), **kw)
+    c = smooth_prediction_sensitivity(model, X, A, seed=torch.Generator().manual_seed(6), **kw)
+    d = smooth_prediction_sensitivity(model, X, A, seed=5, **kw)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, d)
     assert not np.array_equal(a, c)
@@ -169,7 +169,7 @@ def test_same_generator_same_values():
     np.testing.assert_array_equal(e, f)
 
 
-def test_perturb_attr_false_keeps_the_protected_column():
+def test_perturb_s_column_false_keeps_the_protected_column():
     # for a model linear in the other features but quadratic in a, dF/da = 2a: noise on the
     # other columns does not change it, noise on a does
     class Quad(nn.Module):
@@ -177,9 +177,9 @@ def test_perturb_attr_false_keeps_the_protected_column():
             return x[:, A] ** 2 + x[:, 1:].sum(1)
 
     X = _X(dtype=np.float64)
-    kept = smooth_prediction_sensitivity(Quad(), X, A, n_samples=4, sigma=0.5, generator=0, perturb_attr=False)
+    kept = smooth_prediction_sensitivity(Quad(), X, A, n_samples=4, sigma=0.5, seed=0, perturb_s_column=False)
     np.testing.assert_allclose(kept, 2 * X[:, A])
-    moved = smooth_prediction_sensitivity(Quad(), X, A, n_samples=4, sigma=0.5, generator=0)
+    moved = smooth_prediction_sensitivity(Quad(), X, A, n_samples=4, sigma=0.5, seed=0)
     assert not np.allclose(moved, 2 * X[:, A])
 
 
@@ -209,7 +209,7 @@ def test_tiny_memory_budget_still_works():
     np.testing.assert_allclose(prediction_sensitivity(model, X, A, max_memory_mb=1e-6),
                                prediction_sensitivity(model, X, A), rtol=1e-6)
     np.testing.assert_allclose(
-        smooth_prediction_sensitivity(model, X, A, n_samples=3, generator=1, max_memory_mb=1e-6,
+        smooth_prediction_sensitivity(model, X, A, n_samples=3, seed=1, max_memory_mb=1e-6,
                                       reduce="none").shape, (12, 3))
 
 
@@ -241,7 +241,7 @@ def test_model_mode_and_gradients_are_unchanged(fn):
     if fn == "plain":
         prediction_sensitivity(model, X, A)
     elif fn == "smooth":
-        smooth_prediction_sensitivity(model, X, A, n_samples=3, generator=0)
+        smooth_prediction_sensitivity(model, X, A, n_samples=3, seed=0)
     else:
         counterfactual_change(model, X, A)
     assert [m.training for m in model.modules()] == modes
@@ -300,7 +300,7 @@ def test_bad_inputs_raise(call):
         call(nn.Linear(D + 2, 1), X, A)
 
 
-def test_bad_block_attr_and_options_raise():
+def test_bad_block_column_and_options_raise():
     model = _tiny("linear")
     X = _X()
     with pytest.raises(ValueError, match="more than once"):
@@ -318,8 +318,8 @@ def test_bad_block_attr_and_options_raise():
     for kw in (dict(n_samples=0), dict(sigma=-0.1), dict(sigma=float("nan")), dict(reduce="median")):
         with pytest.raises(ValueError):
             smooth_prediction_sensitivity(model, X, A, **kw)
-    with pytest.raises(TypeError, match="generator"):
-        smooth_prediction_sensitivity(model, X, A, generator=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="seed"):
+        smooth_prediction_sensitivity(model, X, A, seed=np.random.default_rng(0))
     with pytest.raises(ValueError, match="0 and 1"):
         counterfactual_change(model, X, 1)  # a standardized column, not a 0/1 one
     with pytest.raises(ValueError, match="single"):

@@ -1,5 +1,6 @@
-"""tools/book.py: notebooks for the classroom and the student edition."""
+"""tools/book.py: notebooks for the classroom and the student edition; tools/toc.py."""
 
+import re
 import sys
 
 import nbformat
@@ -22,29 +23,49 @@ def test_notebooks_export_one_per_chapter_with_and_without_solutions(tmp_path):
         nb_full, nb_student = nbformat.read(f, 4), nbformat.read(s, 4)
         text_full = "\n".join(c.source for c in nb_full.cells)
         text_student = "\n".join(c.source for c in nb_student.cells)
-        n_ex = text_full.count("```{exercise}")
+        n_ex = len(re.findall(r"^#+ Exercise \d+", text_full, flags=re.M))
         assert n_ex >= 3, f"{f.name} has {n_ex} exercises; every chapter needs at least three"
-        assert text_student.count("```{exercise}") == n_ex
-        assert "solution-start" in text_full and "solution-start" not in text_student
-        assert "solution-end" not in text_student
+        assert len(re.findall(r"^#+ Exercise \d+", text_student, flags=re.M)) == n_ex
+        assert "<summary>Solution to Exercise" in text_full and "Solution to Exercise" not in text_student
+        assert "{exercise}" not in text_full and "solution-start" not in text_full
         assert len(nb_student.cells) < len(nb_full.cells) or len(text_student) < len(text_full)
 
 
-def test_strip_solutions_keeps_text_around_solutions():
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("intro\n```{solution-start} ex-1\n:class: dropdown\n```\nsecret"),
-        nbformat.v4.new_code_cell("answer = 42"),
-        nbformat.v4.new_markdown_cell("```{solution-end}\n```\n\nnext exercise"),
-        nbformat.v4.new_code_cell("kept = 1"),
-    ]
-    out, removed = book.strip_solutions(nb)
-    sources = [c.source for c in out.cells]
-    assert sources == ["intro", "next exercise", "kept = 1"]
-    assert removed == 2
+def test_notebooks_link_each_other_and_install_in_colab(tmp_path):
+    written = book.write_notebooks(tmp_path, repo_url="https://github.com/example/fairnotes")
+    names = {p.name for p in written}
+    for path in written:
+        nb = nbformat.read(path, 4)
+        assert "git+https://github.com/example/fairnotes" in nb.cells[0].source
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        for target in re.findall(r"\]\(([^)#]+\.ipynb)", text):
+            assert target in names, f"{path.name} links to {target}, which was not written"
 
 
 def test_student_config_hides_solutions():
     cfg = yaml.safe_load(book.student_config((ROOT / "_config.yml").read_text()))
     assert cfg["sphinx"]["config"]["hide_solutions"] is True
     assert cfg["title"].startswith("Student edition")
+
+
+def test_toc_reads_every_page_in_order():
+    import toc
+
+    entries = toc.toc_files()
+    assert entries[0] == yaml.safe_load((ROOT / "_toc.yml").read_text())["root"]
+    assert len(entries) == len(set(entries))
+    assert toc.appendix_files() <= {e.removesuffix(".md") for e in entries}
+    assert all(toc.is_notebook_chapter(p) for p in toc.notebook_chapters())
+
+
+def test_toc_reads_nested_sections_and_flat_chapters(tmp_path):
+    import toc
+
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - caption: Main\n    chapters:\n      - file: a\n"
+        "        sections:\n          - file: a1.md\n  - caption: Appendices\n    chapters:\n"
+        "      - file: z\n")
+    assert toc.toc_files(tmp_path / "_toc.yml") == ["intro", "a", "a1.md", "z"]
+    assert toc.appendix_files(tmp_path / "_toc.yml") == {"z"}
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: b\n")
+    assert toc.toc_files(tmp_path / "_toc.yml") == ["intro", "b"]

@@ -1,13 +1,16 @@
-"""Book tooling: the student edition and notebooks for the classroom.
+"""Book tooling: the student edition, notebooks for the classroom, and the book as a PDF.
 
 Usage, from the repository root::
 
     python tools/book.py notebooks notebooks/            # every chapter as .ipynb, with solutions
     python tools/book.py notebooks --student notebooks/  # the same without the solutions
     python tools/book.py student                          # the HTML student edition in _build_student/
+    python tools/book.py pdf                              # the whole book in _build/pdf/fairnotes.pdf
     python tools/book.py run book/data.md [-o out.ipynb]  # execute one chapter, report its time
 
 The notebooks are unexecuted (students run them); the chapters' hidden set-up cells are kept.
+Their markdown is converted by ``tools/notebook_text.py`` into what Jupyter, JupyterLab and Colab
+render (no MyST roles or directives); the student notebooks hold no solution, in markdown or code.
 The student edition is the same book built from the same sources with sphinx-exercise's
 ``hide_solutions`` on.
 """
@@ -15,79 +18,46 @@ The student edition is the same book built from the same sources with sphinx-exe
 from __future__ import annotations
 
 import argparse
-import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-START = re.compile(r"^\s*```\{solution-start\}")
-END = re.compile(r"^\s*```\{solution-end\}")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from toc import ROOT, notebook_chapters  # noqa: E402
+
+PDF_NAME = "fairnotes.pdf"
 
 
-def toc_chapters() -> list[Path]:
-    """The notebook chapters of ``_toc.yml``, in order (pages without a jupytext header are skipped)."""
-    text = (ROOT / "_toc.yml").read_text()
-    out = []
-    for entry in re.findall(r"^\s*(?:-\s*)?(?:file|root):\s*(\S+)\s*$", text, flags=re.M):
-        path = ROOT / (entry if entry.endswith(".md") else entry + ".md")
-        head = path.read_text().split("\n---", 1)[0] if path.exists() else ""
-        if "jupytext:" in head and "kernelspec:" in head:
-            out.append(path)
-    return out
+def jupyter_book() -> str:
+    """The ``jupyter-book`` command of this Python's environment (or the one on the PATH)."""
+    here = Path(sys.executable).parent / "jupyter-book"
+    return str(here) if here.exists() else "jupyter-book"
 
 
-def strip_solutions(nb):
-    """Remove every gated solution (``solution-start`` ... ``solution-end``) from a notebook.
+def write_notebooks(out_dir: Path, student: bool = False, repo_url: str | None = None,
+                    book_url: str | None = None) -> list[Path]:
+    """Every notebook chapter as an unexecuted ``.ipynb`` in ``out_dir``, its markdown converted.
 
-    Works line by line inside markdown cells, so text before a solution and after its end (for
-    example the next exercise) stays; code cells inside a solution are dropped.
+    Cross-references to other chapters link to the sibling notebooks; with ``book_url`` glossary
+    terms and references link to the book online; with ``repo_url`` each notebook starts with the
+    hidden cell that installs fairnotes from that repository in Colab.
     """
-    cells, inside, removed = [], False, 0
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            if inside:
-                removed += 1
-            else:
-                cells.append(cell)
-            continue
-        kept = []
-        lines = cell.source.split("\n")
-        i = 0
-        while i < len(lines):
-            line = lines[i]
-            if not inside and START.match(line):
-                inside, removed = True, removed + 1
-            elif inside and END.match(line):
-                inside = False
-                # skip the closing fence of the solution-end directive
-                if i + 1 < len(lines) and lines[i + 1].strip() == "```":
-                    i += 1
-            elif not inside:
-                kept.append(line)
-            i += 1
-        text = "\n".join(kept).strip()
-        if text:
-            cell.source = text
-            cells.append(cell)
-    if inside:
-        raise ValueError("a solution-start has no matching solution-end")
-    nb.cells = cells
-    return nb, removed
-
-
-def write_notebooks(out_dir: Path, student: bool = False) -> list[Path]:
     import jupytext
+    import nbformat
 
+    from notebook_text import BookIndex, convert_notebook
+
+    index = BookIndex.from_toc(ROOT)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in toc_chapters():
-        nb = jupytext.read(path)
-        if student:
-            nb, _ = strip_solutions(nb)
+    for path in notebook_chapters():
+        doc = path.relative_to(ROOT).with_suffix("").as_posix()
+        nb = convert_notebook(jupytext.read(path), doc, index, student=student, repo_url=repo_url,
+                              book_url=book_url, link_notebooks=True)
         target = out_dir / (path.stem + ".ipynb")
-        jupytext.write(nb, target)
+        nbformat.write(nb, target)
         written.append(target)
     return written
 
@@ -108,10 +78,49 @@ def build_student(out: Path) -> int:
         fh.write(config)
         cfg = Path(fh.name)
     try:
-        cmd = ["jupyter-book", "build", str(ROOT), "--config", str(cfg), "--path-output", str(out)]
+        cmd = [jupyter_book(), "build", str(ROOT), "--config", str(cfg), "--path-output", str(out)]
         return subprocess.call(cmd)
     finally:
         cfg.unlink()
+
+
+def chromium() -> str:
+    """The headless browser that prints the PDF (Debian's ``chromium``)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    raise FileNotFoundError("the PDF is printed by Chromium, which is not installed "
+                            "(apt-get install chromium)")
+
+
+def build_pdf(path_output: Path = ROOT, config: Path | None = None, budget_ms: int = 120_000) -> Path:
+    """The whole book as one PDF: ``<path_output>/_build/pdf/fairnotes.pdf``.
+
+    Jupyter Book's single-page HTML builder writes every page into one HTML file (reusing the
+    execution cache of ``<path_output>/_build``, so chapters whose code did not change are not run
+    again); headless Chromium prints it, after giving MathJax (served by the book itself,
+    ``_ext/local_mathjax.py``) ``budget_ms`` of virtual time to typeset the maths.
+    """
+    cmd = [jupyter_book(), "build", str(ROOT), "--builder", "singlehtml", "--path-output", str(path_output)]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    if subprocess.call(cmd) != 0:
+        raise RuntimeError("the single-page HTML build failed; see the messages above")
+    html = Path(path_output) / "_build" / "singlehtml" / "index.html"
+    if not html.exists():
+        raise FileNotFoundError(f"the single-page build wrote no {html}")
+    pdf = Path(path_output) / "_build" / "pdf" / PDF_NAME
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as profile:  # a throw-away profile: no state from other runs
+        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
+                        "--run-all-compositor-stages-before-draw", f"--virtual-time-budget={budget_ms}",
+                        "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri()],
+                       check=True, capture_output=True, timeout=900)
+    if not pdf.exists() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"Chromium did not write {pdf}")
+    return pdf
 
 
 def run_chapter(path: Path, out: Path | None = None, timeout: int = 3600) -> float:
@@ -138,6 +147,12 @@ def main(argv=None) -> int:
     nb = sub.add_parser("notebooks", help="write every chapter as an .ipynb into a folder")
     nb.add_argument("out_dir", type=Path)
     nb.add_argument("--student", action="store_true", help="leave the solutions out")
+    nb.add_argument("--repo-url", help="start each notebook with a cell that installs fairnotes from "
+                    "this repository when it runs in Colab")
+    nb.add_argument("--book-url", help="the published book: glossary terms and references link to it")
+    pdf = sub.add_parser("pdf", help=f"the whole book as one PDF, _build/pdf/{PDF_NAME}")
+    pdf.add_argument("--path-output", type=Path, default=ROOT, help="build under <this>/_build")
+    pdf.add_argument("--config", type=Path, default=None, help="another _config.yml")
     st = sub.add_parser("student", help="build the HTML student edition (no solutions)")
     st.add_argument("--path-output", type=Path, default=ROOT / "_build_student")
     rn = sub.add_parser("run", help="execute one chapter and report how long it took")
@@ -149,8 +164,12 @@ def main(argv=None) -> int:
         print(f"{args.chapter}: executed in {seconds:.0f} s")
         return 0
     if args.command == "notebooks":
-        for p in write_notebooks(args.out_dir, student=args.student):
+        for p in write_notebooks(args.out_dir, student=args.student, repo_url=args.repo_url,
+                                 book_url=args.book_url):
             print(p)
+        return 0
+    if args.command == "pdf":
+        print(build_pdf(args.path_output, args.config))
         return 0
     return build_student(args.path_output)
 

@@ -1,11 +1,11 @@
-"""fairnotes.audit_eval: the paper's "fair"/"unfair" labels, ROC curves, the cluster finder, audit cards."""
+"""fairnotes.evaluation: the paper's "fair"/"unfair" labels, ROC curves, the cluster finder, audit cards."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fairnotes import audit_eval as ae
+from fairnotes import evaluation as ae
 
 
 def test_match_labels_and_counts_by_hand():
@@ -77,11 +77,6 @@ def test_roc_needs_both_labels_and_finite_scores():
         ae.roc_auc([0, 1, 1], [0.1, 0.3])
 
 
-def test_mean_by_label():
-    m = ae.mean_by_label([0, 0, 1, 1], [1.0, 3.0, 10.0, 20.0])
-    assert m == {'"fair"': 2.0, '"unfair"': 15.0}
-
-
 def test_high_sensitivity_finds_a_planted_cluster():
     rng = np.random.default_rng(1)
     bulk = np.abs(rng.normal(0, 0.01, size=1000))
@@ -92,7 +87,7 @@ def test_high_sensitivity_finds_a_planted_cluster():
     assert mask[:-25].sum() <= 5, "few of the bulk are flagged"
     q1, q3 = np.quantile(s, [0.25, 0.75])
     assert cut == pytest.approx(q3 + 3 * (q3 - q1))
-    mask2, cut2 = ae.high_sensitivity(s, threshold=0.25)
+    mask2, cut2 = ae.high_sensitivity(s, flag_threshold=0.25)
     assert cut2 == 0.25 and mask2.sum() == 25
 
 

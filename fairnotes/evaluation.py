@@ -1,6 +1,6 @@
 """The auditability paper's evaluation: "fair"/"unfair" labels, ROC curves, the high-sensitivity cluster, audit cards.
 
-Explained in the chapter *Auditing individual predictions* (``book/audit.md``).
+Explained in the chapter :doc:`/book/audit`.
 
 The paper (Ngong, Maughan & Near, 2021, Section 5) has no ground truth for the fairness of an
 individual prediction, so it builds a proxy from two models trained on the same data: an
@@ -21,23 +21,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fairnotes import metrics
+from fairnotes._validation import binary as _binary
+from fairnotes._validation import positive_number
+from fairnotes.presets import DEFAULT_SIGMA
+
 __all__ = [
     "match_labels",
     "match_counts",
     "roc_curve",
     "roc_auc",
-    "mean_by_label",
     "high_sensitivity",
     "AuditCard",
     "audit_card",
 ]
-
-
-def _binary(name, values) -> np.ndarray:
-    """0/1 values as int64, validated as :mod:`fairnotes.metrics` validates its inputs."""
-    from fairnotes.metrics import _as_binary
-
-    return _as_binary(name, values)
 
 
 def match_labels(pred_unfair, pred_fair) -> np.ndarray:
@@ -45,7 +42,7 @@ def match_labels(pred_unfair, pred_fair) -> np.ndarray:
 
     ``pred_unfair`` and ``pred_fair`` are the 0/1 predictions of the unmitigated and the
     mitigated model on the same rows. Returns a boolean array, ``True`` where they differ.
-    See the chapter *Auditing individual predictions*.
+    See the chapter :doc:`/book/audit`.
     """
     a, b = _binary("pred_unfair", pred_unfair), _binary("pred_fair", pred_fair)
     if a.shape != b.shape:
@@ -57,7 +54,7 @@ def match_counts(pred_unfair, pred_fair) -> dict:
     """``{"Match": agreements, "!Match": disagreements}``: one row of the paper's Figure 1.
 
     Also ``"unfair to fair"`` counts: how the disagreements split (``"1->0"``: the "unfair" model
-    predicts 1 and the "fair" one 0, and ``"0->1"``). See *Auditing individual predictions*.
+    predicts 1 and the "fair" one 0, and ``"0->1"``). See the chapter :doc:`/book/audit`.
     """
     unfair = match_labels(pred_unfair, pred_fair)
     a, b = _binary("pred_unfair", pred_unfair), _binary("pred_fair", pred_fair)
@@ -80,7 +77,7 @@ def roc_curve(is_unfair, score) -> pd.DataFrame:
     Returns a DataFrame with ``threshold``, ``fpr`` (fraction of "fair" predictions with a score
     at or above the threshold) and ``tpr`` (the same for "unfair" ones), from (0, 0) to (1, 1),
     computed with :func:`sklearn.metrics.roc_curve` (``drop_intermediate=False``). Raises if
-    either class is empty. See *Auditing individual predictions*.
+    either class is empty. See the chapter :doc:`/book/audit`.
     """
     from sklearn import metrics as skm
 
@@ -96,47 +93,33 @@ def roc_auc(is_unfair, score) -> float:
     """Area under :func:`roc_curve`: the probability that a random "unfair" prediction scores
     higher than a random "fair" one (ties count one half). 0.5 is chance.
     :func:`fairnotes.metrics.roc_auc` with this module's checks and messages.
-    See *Auditing individual predictions*.
+    See the chapter :doc:`/book/audit`.
     """
-    from fairnotes.metrics import roc_auc as _auc
-
     y = _binary("is_unfair", is_unfair)
     s = _scores(score, y.shape[0])
     if y.min() == y.max():
         raise ValueError("the AUC needs both \"fair\" and \"unfair\" predictions")
-    return _auc(y, s, name="is_unfair")
+    return metrics.roc_auc(y, s, name="is_unfair")
 
 
-def mean_by_label(is_unfair, score) -> dict:
-    """Mean ``score`` of the "fair" and of the "unfair" predictions (the paper's Figures 2-4 claim).
+def high_sensitivity(sensitivity, *, flag_threshold: float | None = None, k: float = 3.0):
+    """The predictions whose sensitivity stands out: ``(mask, flag_threshold)``.
 
-    See the chapter *Auditing individual predictions*.
-    """
-    y = _binary("is_unfair", is_unfair).astype(bool)
-    s = _scores(score, y.shape[0])
-    return {"\"fair\"": float(s[~y].mean()) if (~y).any() else np.nan,
-            "\"unfair\"": float(s[y].mean()) if y.any() else np.nan}
-
-
-def high_sensitivity(sensitivity, *, threshold: float | None = None, k: float = 3.0):
-    """The predictions whose sensitivity stands out: ``(mask, threshold)``.
-
-    Without ``threshold``, the cut is Tukey's "far out" fence ``Q3 + k * IQR`` of the values
+    Without ``flag_threshold``, the cut is Tukey's "far out" fence ``Q3 + k * IQR`` of the values
     (``k = 3``): a rule that does not assume any distribution and that a cluster far above the
     bulk, as the paper's Figure 4 shows for the mitigated CNN on Adult, clears. Returns the boolean
-    mask of the values strictly above the cut, and the cut. See *Auditing individual predictions*.
+    mask of the values strictly above the cut, and the cut. See the chapter :doc:`/book/audit`.
     """
     s = np.asarray(sensitivity, dtype=np.float64)
     if s.ndim != 1 or s.size == 0:
         raise ValueError("sensitivity must be a non-empty one-dimensional array")
     if not np.isfinite(s).all():
         raise ValueError("sensitivity contains NaN or infinite values")
-    if threshold is None:
-        if not k > 0:
-            raise ValueError(f"k must be positive, got {k!r}")
+    if flag_threshold is None:
+        positive_number("k", k)
         q1, q3 = np.quantile(s, [0.25, 0.75])
-        threshold = float(q3 + k * (q3 - q1))
-    return s > threshold, float(threshold)
+        flag_threshold = float(q3 + k * (q3 - q1))
+    return s > flag_threshold, float(flag_threshold)
 
 
 def _percentile(reference, value) -> float:
@@ -148,7 +131,7 @@ def _percentile(reference, value) -> float:
 class AuditCard:
     """One individual's audit card: ``features`` (their data, in original units) and ``summary``.
 
-    See the chapter *Auditing individual predictions*.
+    See the chapter :doc:`/book/audit`.
     """
 
     features: pd.DataFrame
@@ -164,7 +147,7 @@ def audit_card(
     fair_model,
     X,
     i: int,
-    attr: int,
+    s_column: int,
     *,
     feature_names=None,
     mean=None,
@@ -174,10 +157,10 @@ def audit_card(
     fair_reference_sensitivity=None,
     fair_reference_smooth=None,
     n_samples: int = 50,
-    sigma: float | None = None,
-    generator: int = 0,
+    sigma: float = DEFAULT_SIGMA,
+    seed: int = 0,
     threshold: float = 0.5,
-    attribute_name: str = "protected attribute",
+    attribute: str = "protected attribute",
 ) -> AuditCard:
     """The audit card of row ``i`` of ``X`` for a human auditor.
 
@@ -185,7 +168,7 @@ def audit_card(
     ----------
     model, fair_model
         The model being audited (the "unfair", unmitigated one) and the mitigated ("fair") one.
-    X, i, attr
+    X, i, s_column
         Standardized rows (as :func:`fairnotes.data.split` returns them), the row to audit, and
         the column of the 0/1 protected attribute.
     feature_names, mean, std
@@ -198,14 +181,18 @@ def audit_card(
         (the share of the reference at or below).
     fair_reference_sensitivity, fair_reference_smooth
         The same for the mitigated model.
-    n_samples, sigma, generator
+    n_samples, sigma, seed
         Settings of :func:`fairnotes.sensitivity.smooth_prediction_sensitivity` for this row.
+    threshold
+        The decision cut of the 0/1 predictions (0.5).
+    attribute
+        The protected attribute's name, for the card's column headers.
 
     The summary reports, for both models: the probability and the 0/1 prediction, the
     prediction with the protected attribute flipped (every other feature kept, with the caveat
-    of the chapter *Prediction sensitivity* on proxies), the sensitivity and the smooth
+    of the chapter :doc:`/book/sensitivity` on proxies), the sensitivity and the smooth
     sensitivity with their percentiles, and whether the two models agree (the paper's "fair"
-    label). See the chapter *Auditing individual predictions*.
+    label). See the chapter :doc:`/book/audit`.
     """
     from fairnotes import models, sensitivity as sens
 
@@ -213,7 +200,6 @@ def audit_card(
     if not 0 <= int(i) < X.shape[0]:
         raise ValueError(f"row {i} is out of range for X with {X.shape[0]} rows")
     row = X[int(i):int(i) + 1]
-    sigma = sens.DEFAULT_SIGMA if sigma is None else sigma
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
     mu = np.zeros(X.shape[1]) if mean is None else np.asarray(mean)
     sd = np.ones(X.shape[1]) if std is None else np.asarray(std)
@@ -236,15 +222,15 @@ def audit_card(
                                     ("\"fair\" model (mitigated)", fair_model, fair_reference_sensitivity, fair_reference_smooth)):
         p = float(models.predict_proba(m, row)[0])
         flip = row.copy()
-        flip[0, attr] = 1 - flip[0, attr]
+        flip[0, s_column] = 1 - flip[0, s_column]
         p_flip = float(models.predict_proba(m, flip)[0])
-        ps = float(sens.prediction_sensitivity(m, row, attr)[0])
-        sps = float(sens.smooth_prediction_sensitivity(m, row, attr, n_samples=n_samples, sigma=sigma,
-                                                       generator=generator)[0])
+        ps = float(sens.prediction_sensitivity(m, row, s_column)[0])
+        sps = float(sens.smooth_prediction_sensitivity(m, row, s_column, n_samples=n_samples, sigma=sigma,
+                                                       seed=seed)[0])
         summary.append({
             "model": label,
             "probability": p, "prediction": int(p > threshold),
-            f"probability, {attribute_name} flipped": p_flip, f"prediction, {attribute_name} flipped": int(p_flip > threshold),
+            f"probability, {attribute} flipped": p_flip, f"prediction, {attribute} flipped": int(p_flip > threshold),
             "sensitivity": ps,
             "sensitivity percentile": _percentile(ref_s, ps) if ref_s is not None else np.nan,
             "smooth sensitivity": sps,

@@ -1,0 +1,208 @@
+"""Measured run times of the chapters, on the *Execution status* page and in the chapters' "Time" boxes.
+
+myst-nb records, for every notebook page, when its code was executed, how long it took and whether
+it succeeded (``NbMetadataCollector``'s ``exec_data``). With ``execute_notebooks: cache`` the time of a
+page whose code has not changed is the one jupyter-cache stored when it last executed it.
+This extension shows those measurements:
+
+* the ``exec-status`` directive (used by ``book/status.md``) renders one row per notebook chapter, in
+  the order of ``_toc.yml``, with the chapter's title, its measured run time, when and in which mode
+  (fast, default, paper-size) it was executed and whether the outputs came from this build or from the
+  cache, followed by the total and the versions of the libraries that matter;
+* the ``exec-runtime`` role, ``{exec-runtime}`self``` (or a docname such as ``book/sensitivity``),
+  writes a chapter's measured run time and mode, e.g. "14 s (fast mode, 2 cores)"; the chapters'
+  "Time" boxes use it instead of a typed guess.
+
+The mode is the one of the build that executed the page (``FAIRNOTES_FAST``,
+read through ``fairnotes.runtime``; ``FAIRNOTES_PAPER_SIZE`` for the papers' own sizes), recorded when the page is executed and kept with the build's
+environment; a page taken from the cache keeps the mode of the build that executed it, or "mode not
+recorded" if that build did not record one.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from datetime import datetime
+from importlib import metadata as importlib_metadata
+
+from docutils import nodes
+from sphinx.addnodes import pending_xref
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.docutils import SphinxDirective
+
+_BUILD_START = time.time()
+VERSIONS = [("Python", None), ("torch", "torch"), ("TensorFlow", "tensorflow"), ("GPflow", "gpflow"),
+            ("myst-nb", "myst-nb"), ("Jupyter Book", "jupyter-book")]
+
+
+def current_mode() -> str:
+    from fairnotes.runtime import is_fast, is_paper_size  # light: imports no framework
+
+    if is_fast():
+        return "fast"
+    return "paper-size" if is_paper_size() else "default"
+
+
+def _exec_data(env, docname):
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    return NbMetadataCollector.get_doc_data(env).get(docname, {}).get("exec_data")
+
+
+def _modes(env) -> dict:
+    if not hasattr(env, "fairnotes_exec_mode"):
+        env.fairnotes_exec_mode = {}
+    return env.fairnotes_exec_mode
+
+
+def _executed_now(data) -> bool:
+    return bool(data and data.get("mtime") and data["mtime"] >= _BUILD_START - 1)
+
+
+def _record_mode(app, doctree):
+    data = _exec_data(app.env, app.env.docname)
+    if _executed_now(data):
+        _modes(app.env)[app.env.docname] = current_mode()
+
+
+def _toc_order(env) -> list[str]:
+    """Every document of the table of contents, depth first from the root, in the book's order."""
+    out, seen = [], set()
+
+    def walk(doc):
+        if doc in seen:
+            return
+        seen.add(doc)
+        out.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(env.config.root_doc)
+    return out
+
+
+def _seconds(x) -> str:
+    if x is None:
+        return "not measured"
+    if x < 90:
+        return f"{x:.0f} s"
+    return f"{x:.0f} s ({x / 60:.1f} min)"
+
+
+def _mode_text(env, docname) -> str:
+    mode = _modes(env).get(docname)
+    return f"{mode} mode" if mode else "mode not recorded"
+
+
+def _version(dist):
+    if dist is None:
+        return platform.python_version()
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return "not installed"
+
+
+class ExecStatusNode(nodes.General, nodes.Element):
+    """Placeholder for the table, filled once every page has been executed."""
+
+
+class ExecRuntimeNode(nodes.Inline, nodes.TextElement):
+    """Placeholder for one chapter's measured run time."""
+
+
+class ExecStatus(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        from myst_nb.ext.execution_tables import METADATA_KEY
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        # myst-nb re-renders the pages that carry this key whenever a notebook was executed again
+        NbMetadataCollector.set_doc_data(self.env, self.env.docname, METADATA_KEY, True)
+        return [ExecStatusNode()]
+
+
+def exec_runtime_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    node = ExecRuntimeNode(rawtext, "")
+    node["target"] = text.strip()
+    return [node], []
+
+
+def _row(cells):
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += cell if isinstance(cell, nodes.paragraph) else nodes.paragraph(text=str(cell))
+        row += entry
+    return row
+
+
+def _table(header, rows, widths):
+    table = nodes.table(classes=["colwidths-auto", "exec-status"])
+    tgroup = nodes.tgroup(cols=len(header))
+    table += tgroup
+    for w in widths:
+        tgroup += nodes.colspec(colwidth=w)
+    thead = nodes.thead()
+    thead += _row(header)
+    tgroup += thead
+    tbody = nodes.tbody()
+    for r in rows:
+        tbody += _row(r)
+    tgroup += tbody
+    return table
+
+
+class ExecStatusTransform(SphinxPostTransform):
+    default_priority = 8  # before the references (the chapter links) are resolved
+
+    def run(self, **kwargs):
+        env = self.env
+        for node in list(self.document.findall(ExecRuntimeNode)):
+            target = node["target"]
+            docname = env.docname if target in ("", "self", "this") else target.removesuffix(".md")
+            data = _exec_data(env, docname)
+            text = (f"{_seconds(data.get('runtime'))} ({_mode_text(env, docname)}, "
+                    f"{os.cpu_count()} cores)") if data else "not measured"
+            node.replace_self(nodes.inline(text=text, classes=["exec-runtime"]))
+        for node in list(self.document.findall(ExecStatusNode)):
+            node.replace_self(self.make(env))
+
+    def make(self, env):
+        rows, total, n = [], 0.0, 0
+        for docname in _toc_order(env):
+            data = _exec_data(env, docname)
+            if not data:
+                continue  # a page without code
+            link = pending_xref(refdoc=env.docname, reftarget="/" + docname, reftype="doc", refdomain="std",
+                                refexplicit=False, refwarn=True, classes=["xref", "doc"])
+            link += nodes.inline(text=docname)
+            para = nodes.paragraph()
+            para += link
+            runtime = data.get("runtime")
+            total += runtime or 0.0
+            n += 1
+            when = datetime.fromtimestamp(data["mtime"]).strftime("%Y-%m-%d %H:%M") if data.get("mtime") else ""
+            source = "executed in this build" if _executed_now(data) else "cache (code unchanged)"
+            ok = "ran without error" if data.get("succeeded") else f"error: {data.get('error') or ''}"
+            rows.append([para, _seconds(runtime), _mode_text(env, docname), when, source, ok])
+        out = [_table(["Chapter", "Run time", "Mode", "Executed", "Outputs from", "Status"], rows,
+                      [30, 14, 14, 14, 16, 12])]
+        out.append(nodes.paragraph(text=f"Total: {_seconds(total)} of execution for the {n} pages with code, "
+                                        f"on a machine with {os.cpu_count()} cores. This build ran in "
+                                        f"{current_mode()} mode."))
+        out.append(_table(["Software", "Version"], [[name, _version(dist)] for name, dist in VERSIONS], [50, 50]))
+        return out
+
+
+def setup(app):
+    app.add_node(ExecStatusNode)
+    app.add_node(ExecRuntimeNode)
+    app.add_directive("exec-status", ExecStatus)
+    app.add_role("exec-runtime", exec_runtime_role)
+    app.add_post_transform(ExecStatusTransform)
+    app.connect("doctree-read", _record_mode)
+    return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True, "env_version": 1}

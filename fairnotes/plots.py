@@ -1,0 +1,627 @@
+"""The book's figure style: one palette, one colour per group and per model, fonts sized for the page.
+
+First used in the chapter :doc:`/book/data`; every chapter calls
+:func:`use_book_style` in its set-up cell instead of ``sns.set_theme(...)``. This module imports
+matplotlib and seaborn, so ``import fairnotes`` does not load it: chapters import
+``fairnotes.plots`` themselves.
+
+Colours
+-------
+Every colour comes from two colour-blind-safe palettes: Okabe & Ito's eight colours and Paul Tol's
+"muted" scheme (both readable with the three common colour-vision deficiencies). A colour is fixed
+by *what it stands for*, in every chapter:
+
+* groups, by their role: the unprivileged group (``s = 0``) is always vermillion, the privileged
+  group (``s = 1``) always blue, whatever the dataset and attribute (:func:`group_palette`);
+* models and mitigations (:data:`MODEL_COLORS`): the unmitigated network (the paper's "unfair"
+  model) orange, the pivot-trained network ("fair") bluish green, GP / GP* light / dark blue,
+  FairGP / FairGP* light / dark purple, the SVM grey and logistic regression black; a model and
+  its starred variant (which also reads ``s``) share a hue, light and dark, and differ in marker;
+* the sensitivity measures (:data:`MEASURE_COLORS`), the protected attributes
+  (:data:`ATTRIBUTE_COLORS`), the two architectures (:data:`ARCHITECTURE_COLORS`) and the paper's
+  labels of a prediction (:data:`LABEL_COLORS`);
+* ordered levels (noise levels, targets, factors) take evenly spaced colours of the "viridis" map
+  by *rank*, so that 0.01, 0.03 and 0.1 are as distinct as 0.3 and 1 (:func:`ordered_palette`).
+
+:func:`color` looks a name up in all of these.
+
+Font sizes: the rule
+--------------------
+The book's pages (sphinx-book-theme) show a figure in a content column about ``C = 750`` px wide
+on a 1,400 px window, scaled down to the column if it is wider (``max-width: 100%``) and never
+scaled up. A figure ``W`` inches wide saved at ``d`` dpi is ``W d`` px wide, so text of ``f``
+points is ``f d / 72`` px in the image and
+
+    ``f d / 72 * min(1, C / (W d))`` px on the page.
+
+With the book's ``d = 100`` (:data:`DPI`, Jupyter's inline default) and ``W <=`` :data:`FULL_WIDTH`
+``= 7.5`` in, a figure is shown at its natural size, and 1 pt is ``100 / 72 = 1.39`` px. The
+smallest text the style sets is :data:`MIN_FONT_PT` ``= 9`` pt (tick labels and legends are 10 pt,
+axis labels 11 pt), that is 12.5 px on the page. A wider figure shrinks by ``C / (W d)``: keeping
+9 px would need ``f >= 9 * 72 * W / C = 0.86 W`` pt, 9 pt for ``W = 10.4`` in; the book does not go
+there and wraps panels instead (at most :data:`MAX_COLUMNS` panels side by side). On a 420 px
+phone window the column is about 390 px, so a full-width figure shows at 0.52 of its size
+(9 pt becomes 6.5 px, 10 pt 7.2 px): readable once the reader zooms into it, which is why the
+figures stay at most two panels wide and grow in height instead. :func:`smallest_text_px`
+computes the smallest text of a figure as shown on the page; the unit tests apply it.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+__all__ = [
+    "OKABE_ITO", "TOL_MUTED", "PALETTE", "GROUP_COLORS", "MODEL_COLORS", "MODEL_MARKERS",
+    "MEASURE_COLORS", "ATTRIBUTE_COLORS", "ARCHITECTURE_COLORS", "LABEL_COLORS", "DPI",
+    "FULL_WIDTH", "COLUMN_PX", "MIN_FONT_PT", "MAX_COLUMNS", "use_book_style", "color", "palette",
+    "group_palette", "ordered_palette", "panel_grid", "figure_legend", "smallest_text_px",
+    "place_labels", "group_distributions", "roc_curves", "tradeoff", "training_curves",
+    "paper_vs_book",
+]
+
+#: Okabe & Ito's colour-blind-safe palette.
+OKABE_ITO = {
+    "orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "reddish purple": "#CC79A7", "black": "#000000",
+}
+#: Paul Tol's "muted" colour-blind-safe scheme.
+TOL_MUTED = {
+    "indigo": "#332288", "cyan": "#88CCEE", "teal": "#44AA99", "green": "#117733", "olive": "#999933",
+    "sand": "#DDCC77", "rose": "#CC6677", "wine": "#882255", "purple": "#AA4499", "grey": "#DDDDDD",
+}
+#: The default colour cycle (for anything without a fixed colour).
+PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion", "reddish purple",
+                                   "sky blue", "yellow", "black")]
+
+#: Colour of a group by its role: 0 = unprivileged, 1 = privileged (see :func:`group_palette`).
+GROUP_COLORS = {0: OKABE_ITO["vermillion"], 1: OKABE_ITO["blue"]}
+
+#: One colour per model or mitigation; the names the chapters use map to the same colour.
+MODEL_COLORS = {
+    "unfair": OKABE_ITO["orange"],           # the unmitigated network
+    "fair": OKABE_ITO["bluish green"],       # the pivot-trained (adversarially mitigated) network
+    "GP": "#9ECAE9",                         # light blue
+    "GP*": "#08519C",                        # dark blue
+    "FairGP": OKABE_ITO["reddish purple"],   # light purple
+    "FairGP*": TOL_MUTED["wine"],            # dark purple
+    "SVM": "#888888",
+    "logistic regression": OKABE_ITO["black"],
+}
+_MODEL_ALIASES = {
+    '"unfair"': "unfair", "network": "unfair", "unmitigated": "unfair", '"unfair" (unmitigated)': "unfair",
+    '"unfair" (no mitigation)': "unfair",
+    '"fair"': "fair", "pivot": "fair", "pivot network": "fair", "mitigated": "fair",
+    '"fair" (mitigated)': "fair", '"fair" (pivot)': "fair",
+    "SVM (linear)": "SVM", "logistic": "logistic regression",
+}
+#: One marker per model (a model and its starred variant share a hue and differ in marker).
+MODEL_MARKERS = {"unfair": "o", "fair": "s", "GP": "o", "GP*": "D", "FairGP": "s", "FairGP*": "^",
+                 "SVM": "v", "logistic regression": "P"}
+
+#: The sensitivity measures and their variants.
+MEASURE_COLORS = {
+    "sensitivity": TOL_MUTED["indigo"], "plain": TOL_MUTED["indigo"],
+    "smooth sensitivity": TOL_MUTED["rose"], "smooth (max)": TOL_MUTED["rose"], "max": TOL_MUTED["rose"],
+    "smooth (mean)": TOL_MUTED["teal"], "mean": TOL_MUTED["teal"],
+    "counterfactual change": TOL_MUTED["olive"], "closeness to the boundary": TOL_MUTED["olive"],
+}
+#: The protected attributes.
+ATTRIBUTE_COLORS = {"race": TOL_MUTED["green"], "sex": TOL_MUTED["purple"]}
+#: The paper's two architectures.
+ARCHITECTURE_COLORS = {"linear": TOL_MUTED["cyan"], "cnn": TOL_MUTED["indigo"], "CNN": TOL_MUTED["indigo"]}
+#: The paper's label of a prediction: "unfair" if mitigation changed it (!Match), "fair" otherwise.
+LABEL_COLORS = {'"unfair"': OKABE_ITO["vermillion"], '"fair"': TOL_MUTED["teal"]}
+
+DPI = 100            #: dots per inch of every figure (Jupyter's inline default)
+FULL_WIDTH = 7.5     #: inches: the content column of a 1,400 px page at DPI
+COLUMN_PX = 750      #: width of the content column, px
+MIN_FONT_PT = 9      #: no text smaller than this, in points
+MAX_COLUMNS = 2      #: panels side by side, at most
+
+_RC = {
+    "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (FULL_WIDTH * 0.75, 3.6),
+    "font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5, "xtick.labelsize": 10,
+    "ytick.labelsize": 10, "legend.fontsize": 10, "legend.title_fontsize": 10, "figure.titlesize": 11.5,
+    "legend.framealpha": 0.9, "legend.edgecolor": "0.8", "lines.linewidth": 1.8, "axes.titlepad": 6,
+    "axes.titlelocation": "center", "image.cmap": "viridis",
+}
+
+
+def use_book_style() -> None:
+    """Set the book's figure style: seaborn's white grid, the palette and the font sizes of the rule.
+
+    Chapters call it once in their set-up cell. See the chapter :doc:`/book/data`.
+    """
+    sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE, rc=_RC)
+
+
+def color(name) -> str:
+    """The book's fixed colour for a group role (0/1), model, measure, attribute or architecture.
+
+    A quoted '"unfair"' or '"fair"' is the model; the colours of the paper's *labels* of a
+    prediction are :data:`LABEL_COLORS` (pass it as ``palette``).
+
+    Raises ``KeyError`` for a name the book has no colour for. See the chapter *The data and group
+    fairness*.
+    """
+    if isinstance(name, (bool, np.bool_)):
+        raise KeyError(f"no book colour for {name!r}")
+    if isinstance(name, (int, np.integer)) and int(name) in GROUP_COLORS:
+        return GROUP_COLORS[int(name)]
+    if name in _MODEL_ALIASES:                 # '"unfair"' names the model; LABEL_COLORS the label
+        return MODEL_COLORS[_MODEL_ALIASES[name]]
+    for table in (MODEL_COLORS, MEASURE_COLORS, ATTRIBUTE_COLORS, ARCHITECTURE_COLORS):
+        if name in table:
+            return table[name]
+    raise KeyError(f"no book colour for {name!r}; the book's names are "
+                   f"{sorted(set(MODEL_COLORS) | set(MEASURE_COLORS) | set(ATTRIBUTE_COLORS))} and 0/1 for groups")
+
+
+def palette(names: Sequence) -> dict:
+    """``{name: colour}`` for the given names, each with its fixed colour (:func:`color`).
+
+    See the chapter :doc:`/book/data`.
+    """
+    names = list(names)
+    if not names:
+        raise ValueError("palette() needs at least one name")
+    return {n: color(n) for n in names}
+
+
+def _marker(name) -> str:
+    return MODEL_MARKERS.get(_MODEL_ALIASES.get(name, name), "o")
+
+
+def group_palette(groups: Sequence[str]) -> dict:
+    """``{name: colour}`` for a dataset's ``(unprivileged, privileged)`` group names.
+
+    ``groups`` is ``Dataset.groups[attribute]`` (s = 0 first). The colour follows the role, so that
+    "Male", unprivileged in the auditability paper's COMPAS but privileged in Adult, is coloured as
+    what it is in the figure's data. See the chapter :doc:`/book/data`.
+    """
+    groups = list(groups)
+    if len(groups) != 2 or groups[0] == groups[1]:
+        raise ValueError(f"groups must be two different names (unprivileged, privileged), got {groups!r}")
+    return {groups[0]: GROUP_COLORS[0], groups[1]: GROUP_COLORS[1]}
+
+
+def ordered_palette(levels: Sequence, cmap: str = "viridis") -> dict:
+    """Evenly spaced colours of ``cmap`` for ordered levels, by rank (not by value).
+
+    Returns ``{level: colour}`` in sorted order. See the chapter :doc:`/book/smooth_sensitivity`.
+    """
+    levels = sorted(set(levels))
+    if not levels:
+        raise ValueError("ordered_palette() needs at least one level")
+    cm = mpl.colormaps[cmap]
+    pos = np.linspace(0.05, 0.85, len(levels)) if len(levels) > 1 else [0.4]
+    return {lev: mpl.colors.to_hex(cm(p)) for lev, p in zip(levels, pos)}
+
+
+def panel_grid(n: int, ncols: int | None = None, height: float = 2.7, width: float = FULL_WIDTH,
+               sharex: bool = False, sharey: bool = False):
+    """A figure with ``n`` panels, at most :data:`MAX_COLUMNS` side by side; unused cells are removed.
+
+    Returns ``(fig, axes)`` with ``axes`` a flat list of ``n`` axes. See the chapter *Prediction
+    sensitivity*.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    ncols = min(int(n), MAX_COLUMNS) if ncols is None else int(ncols)
+    if not 1 <= ncols <= MAX_COLUMNS:
+        raise ValueError(f"ncols must be between 1 and {MAX_COLUMNS}, got {ncols}")
+    if width > FULL_WIDTH + 1e-9:
+        raise ValueError(f"a figure wider than {FULL_WIDTH} in is scaled down on the page (see the rule)")
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False,
+                             sharex=sharex, sharey=sharey)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.remove()
+    return fig, flat[:n]
+
+
+def figure_legend(fig, handles, labels, title: str | None = None, ncol: int | None = None):
+    """One legend for the whole figure, above the panels, where it covers no data.
+
+    See the chapter :doc:`/book/sensitivity`.
+    """
+    if not handles:
+        return None
+    ncol = ncol or min(len(handles), 4)
+    fig.tight_layout(h_pad=1.0)
+    top = max(ax.get_position().y1 for ax in fig.axes)
+    rows = math.ceil(len(handles) / ncol)
+    height_in = fig.get_size_inches()[1]
+    leg_h = (0.25 * rows + (0.25 if title else 0) + 0.08) / height_in
+    fig.subplots_adjust(top=top - leg_h)
+    return fig.legend(handles, labels, title=title, loc="upper center", ncol=ncol, frameon=False,
+                      bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2)
+
+
+def smallest_text_px(fig, column_px: float = COLUMN_PX) -> float:
+    """The size, in page pixels, of the smallest visible text of ``fig`` shown in a column ``column_px`` wide.
+
+    Uses the rule of the module docstring: ``f * dpi / 72 * min(1, column_px / width_px)``, with
+    the width of the saved (tight) image. See the chapter :doc:`/book/data`.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text().strip()]
+    if not texts:
+        raise ValueError("the figure has no text")
+    tight = fig.get_tightbbox(renderer)
+    width_px = tight.width * fig.dpi
+    shrink = min(1.0, column_px / width_px)
+    return min(t.get_fontsize() for t in texts) * fig.dpi / 72 * shrink
+
+
+# ---------------------------------------------------------------------------------------------
+# labels that do not collide
+
+def _overlap(a, b) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0) * max(h, 0)
+
+
+def place_labels(ax, x, y, texts, fontsize: float | None = None, colors=None, pad: float = 2.0):
+    """Write ``texts`` next to the points ``(x, y)`` of ``ax`` where no label covers another or a point.
+
+    Each label tries positions around its point, nearest first (right, above, left, below, the
+    diagonals, then further out), and takes the first that overlaps no label placed before it, no
+    point, and stays inside the axes; when none is free it takes the least covered one. Returns
+    the list of annotations. See the chapter :doc:`/book/adversarial`.
+    """
+    x, y, texts = np.asarray(x, float), np.asarray(y, float), [str(t) for t in texts]
+    if not (len(x) == len(y) == len(texts)):
+        raise ValueError(f"x, y and texts must have the same length, got {len(x)}, {len(y)}, {len(texts)}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("place_labels needs finite coordinates")
+    fontsize = fontsize or mpl.rcParams["legend.fontsize"]
+    colors = list(colors) if colors is not None else ["0.15"] * len(x)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    pts = ax.transData.transform(np.column_stack([x, y]))
+    r = 5 * fig.dpi / 72                                    # half a marker, px
+    obstacles = [mpl.transforms.Bbox([[px - r, py - r], [px + r, py + r]]) for px, py in pts]
+    inside = ax.get_window_extent(renderer)
+    directions = [(1, 0), (0, 1), (-1, 0), (0, -1), (1, 1), (-1, 1), (-1, -1), (1, -1)]
+    placed = []
+    for i, text in enumerate(texts):
+        best, best_cost = None, np.inf
+        for dist in (4, 9, 16, 26):
+            for dx, dy in directions:
+                ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+                va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
+                ann = ax.annotate(text, (x[i], y[i]), xytext=(dx * dist, dy * dist), textcoords="offset points",
+                                  ha=ha, va=va, fontsize=fontsize, color=colors[i])
+                bb = ann.get_window_extent(renderer).expanded(1, 1).padded(pad)
+                cost = sum(_overlap(bb, o) for o in obstacles)
+                out = (max(inside.x0 - bb.x0, 0) + max(bb.x1 - inside.x1, 0)
+                       + max(inside.y0 - bb.y0, 0) + max(bb.y1 - inside.y1, 0))
+                cost += out * bb.height * 2 + dist * 1e-3          # prefer near positions when free
+                if cost < best_cost:
+                    if best is not None:
+                        best[0].remove()
+                    best, best_cost = (ann, bb), cost
+                else:
+                    ann.remove()
+                if best_cost < 1e-2 * 26:
+                    break
+            if best_cost < 1e-2 * 26:
+                break
+        ann, bb = best
+        obstacles.append(bb)
+        placed.append(ann)
+    return placed
+
+
+# ---------------------------------------------------------------------------------------------
+# the figures the book draws again and again
+
+def _as_palette(names, pal):
+    if pal is None:
+        try:
+            return palette(names)
+        except KeyError:
+            return dict(zip(names, PALETTE * (len(names) // len(PALETTE) + 1)))
+    missing = [n for n in names if n not in pal]
+    if missing:
+        raise ValueError(f"the palette has no colour for {missing}")
+    return dict(pal)
+
+
+def _order(values, order):
+    present = list(pd.unique(values))
+    if order is None:
+        return present
+    unknown = [v for v in present if v not in list(order)]
+    if unknown:
+        raise ValueError(f"values {unknown} are not in the given order {list(order)}")
+    return [o for o in order if o in present]
+
+
+def _check_columns(data, cols):
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in cols if c is not None and c not in data.columns]
+    if missing:
+        raise ValueError(f"data has no column {missing}; it has {list(data.columns)}")
+
+
+def group_distributions(data: pd.DataFrame, x: str, hue: str, panel: str | None = None, *,
+                        hue_order=None, panel_order=None, palette: Mapping | None = None, log: bool = False,
+                        bins: int = 40, xlabel: str | None = None, ylabel: str = "density",
+                        notes: Mapping | None = None, vlines: Mapping | None = None, height: float = 2.6,
+                        legend_title: str | None = None, sharex: bool = False):
+    """Step histograms of ``x`` per ``hue`` (each normalised to density), one panel per ``panel``.
+
+    The colours come from ``palette`` (for groups, :func:`group_palette`) or from the book's fixed
+    colours; the legend sits above the panels. ``log`` puts ``x`` on a log scale (values <= 0 are
+    clipped to the smallest positive value). ``notes`` maps a panel to a text shown in it instead
+    of a histogram (for a model whose measure is 0 by construction); ``vlines`` maps a panel to an
+    ``x`` value drawn as a dashed line. Returns the figure. See the chapter :doc:`/book/sensitivity`.
+    """
+    _check_columns(data, [x, hue, panel])
+    if len(data) == 0:
+        raise ValueError("no data to plot")
+    notes, vlines = dict(notes or {}), dict(vlines or {})
+    panels = _order(data[panel], panel_order) if panel else [None]
+    for p in notes:
+        if p not in panels:
+            panels.append(p)
+    hues = _order(data[hue], hue_order if hue_order is not None or palette is None else
+                  [k for k in palette if k in set(data[hue])])
+    pal = _as_palette(hues, palette)
+    fig, axes = panel_grid(len(panels), height=height, sharex=sharex)
+    values = data[x].to_numpy(float)
+    positive = values[values > 0]
+    floor = positive.min() if log and len(positive) else None
+    for ax, p in zip(axes, panels):
+        d = data if p is None else data[data[panel] == p]
+        if p in notes or len(d) == 0:
+            ax.text(0.5, 0.5, textwrap.fill(str(notes.get(p, "no data")), 30), ha="center", va="center",
+                    transform=ax.transAxes, fontsize=mpl.rcParams["legend.fontsize"], color="0.3")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.grid(False)
+        else:
+            v = d[x].to_numpy(float)
+            if log:
+                v = np.clip(v, floor, None)
+                edges = np.geomspace(v.min(), v.max() * 1.0001 if v.max() > v.min() else v.min() * 10, bins + 1)
+                ax.set_xscale("log")
+            else:
+                lo, hi = np.nanmin(v), np.nanmax(v)
+                edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
+            for h in hues:
+                vh = np.clip(d.loc[d[hue] == h, x].to_numpy(float), floor, None) if log else d.loc[d[hue] == h, x]
+                if len(vh):
+                    ax.hist(vh, bins=edges, density=True, histtype="step", lw=1.6, color=pal[h], label=str(h))
+            if p in vlines:
+                ax.axvline(vlines[p], color="black", ls="--", lw=1)
+        if p is not None:
+            ax.set_title(str(p))
+        ax.set_xlabel(xlabel or x)
+        ax.set_ylabel(ylabel)
+    handles = [mpl.lines.Line2D([], [], color=pal[h], lw=2) for h in hues]
+    figure_legend(fig, handles, [str(h) for h in hues], title=legend_title)
+    return fig
+
+
+def _auc(fpr, tpr) -> float:
+    order = np.lexsort((tpr, fpr))
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz   # numpy 2 renamed trapz
+    return float(trapezoid(np.asarray(tpr)[order], np.asarray(fpr)[order]))
+
+
+def roc_curves(curves: pd.DataFrame, hue: str, panel: str | None = None, *, hue_order=None,
+               panel_order=None, palette: Mapping | None = None, aucs: Mapping | None = None,
+               height: float = 2.9, xlabel: str = "false-positive rate", ylabel: str = "true-positive rate"):
+    """ROC curves (columns ``fpr``, ``tpr``), one line per ``hue``, one panel per ``panel``, AUC in the legend.
+
+    The AUC is the trapezoid area of the curve unless ``aucs`` gives it, keyed by ``(panel, hue)``
+    (or ``hue`` without panels). The colours are explained once, above the panels; each panel's
+    AUCs are its own legend, in the lower right corner, below the diagonal, where a ROC curve
+    better than chance leaves room. Returns the figure. See the chapter *Auditing
+    individual predictions*.
+    """
+    _check_columns(curves, ["fpr", "tpr", hue, panel])
+    if len(curves) == 0:
+        raise ValueError("no ROC curve to plot")
+    panels = _order(curves[panel], panel_order) if panel else [None]
+    hues = _order(curves[hue], hue_order)
+    pal = _as_palette(hues, palette)
+    fig, axes = panel_grid(len(panels), height=height, width=min(FULL_WIDTH, 3.75 * min(len(panels), 2)))
+    for ax, p in zip(axes, panels):
+        d = curves if p is None else curves[curves[panel] == p]
+        for h in hues:
+            c = d[d[hue] == h]
+            if not len(c):
+                continue
+            key = h if p is None else (p, h)
+            auc = aucs[key] if aucs is not None and key in aucs else _auc(c["fpr"], c["tpr"])
+            ax.plot(c["fpr"], c["tpr"], color=pal[h], label=f"AUC {auc:.2f}")
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+        ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel=xlabel, ylabel=ylabel, aspect="equal")
+        if p is not None:
+            ax.set_title(str(p))
+        if ax.get_legend_handles_labels()[0]:  # below the diagonal, where a useful ROC curve is not
+            ax.legend(loc="lower right", fontsize=MIN_FONT_PT, handlelength=1.0, borderaxespad=0.3,
+                      labelspacing=0.25, borderpad=0.3)
+    for ax in axes:
+        if not ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("")
+        if not ax.get_subplotspec().is_last_row() and len(axes) > 2:
+            ax.set_xlabel("")
+    handles = [mpl.lines.Line2D([], [], color=pal[h], lw=2) for h in hues]
+    figure_legend(fig, handles, [str(h) for h in hues])
+    return fig
+
+
+def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: str | None = None, *,
+             panel: str | None = None, hue_order=None, panel_order=None, palette: Mapping | None = None,
+             connect: bool = False, xref: float | None = None, yref: float | None = None,
+             xlabel: str | None = None, ylabel: str | None = None, errors: Mapping | None = None,
+             height: float = 3.4, width: float | None = None, legend_title: str | None = None, ax=None):
+    """Accuracy against a fairness measure: one point per row, coloured by ``hue``, labelled by ``label``.
+
+    Labels are placed by :func:`place_labels`, so they never cover one another. ``connect`` joins
+    each hue's points in row order; ``xref``/``yref`` draw the parity line; ``errors`` maps
+    ``"x"``/``"y"`` to columns of standard deviations drawn as error bars. Returns the figure. See
+    the chapter :doc:`/book/adversarial`.
+    """
+    _check_columns(data, [x, y, label, hue, panel, *(errors or {}).values()])
+    if len(data) == 0:
+        raise ValueError("no points to plot")
+    hues = _order(data[hue], hue_order) if hue else [None]
+    pal = _as_palette(hues, palette) if hue else {None: PALETTE[0]}
+    panels = _order(data[panel], panel_order) if panel else [None]
+    if ax is not None:
+        if panel:
+            raise ValueError("ax and panel cannot be used together")
+        fig, axes = ax.figure, [ax]
+    else:
+        fig, axes = panel_grid(len(panels), height=height,
+                               width=width or min(FULL_WIDTH, 3.75 * min(len(panels), 2) + (0 if len(panels) > 1 else 1.5)))
+    for a, p in zip(axes, panels):
+        d = data if p is None else data[data[panel] == p]
+        if xref is not None:
+            a.axvline(xref, color="grey", ls="--", lw=1)
+        if yref is not None:
+            a.axhline(yref, color="grey", ls="--", lw=1)
+        for h in hues:
+            dh = d if h is None else d[d[hue] == h]
+            if not len(dh):
+                continue
+            xe = dh[errors["x"]] if errors and "x" in errors else None
+            ye = dh[errors["y"]] if errors and "y" in errors else None
+            if xe is not None or ye is not None:
+                a.errorbar(dh[x], dh[y], xerr=xe, yerr=ye, fmt="none", ecolor=pal[h], alpha=0.6, lw=1)
+            if connect:
+                a.plot(dh[x], dh[y], color=pal[h], lw=1.2, alpha=0.8)
+            a.scatter(dh[x], dh[y], color=pal[h], marker=_marker(h) if h is not None else "o", s=45,
+                      label=None if h is None else str(h), zorder=3, edgecolor="white", linewidth=0.5)
+        a.set_xlabel(xlabel or x)
+        a.set_ylabel(ylabel or y)
+        if p is not None:
+            a.set_title(str(p))
+        a.margins(0.15)
+    if hue and hue != label:
+        handles = [mpl.lines.Line2D([], [], color=pal[h], marker=_marker(h), ls="-" if connect else "",
+                                    markersize=7) for h in hues]
+        if ax is None:
+            figure_legend(fig, handles, [str(h) for h in hues], title=legend_title)
+        else:
+            ax.legend(handles, [str(h) for h in hues], title=legend_title)
+    elif ax is None:
+        fig.tight_layout()
+    if label:
+        for a, p in zip(axes, panels):
+            d = data if p is None else data[data[panel] == p]
+            d = d[d[label].notna() & (d[label].astype(str) != "")]      # an empty label is no label
+            if len(d):
+                cols = [pal[h] for h in (d[hue] if hue else [None] * len(d))]
+                place_labels(a, d[x], d[y], d[label], colors=cols)
+    return fig
+
+
+def training_curves(history: pd.DataFrame, x: str, metrics: Sequence[str], hue: str | None = None, *,
+                    hue_order=None, palette: Mapping | None = None, style: str | None = None,
+                    refs: Mapping | None = None, titles: Mapping | None = None, height: float = 2.6,
+                    legend_title: str | None = None):
+    """One panel per metric against ``x`` (iteration, epoch, step), one line per ``hue``.
+
+    ``style`` gives a second variable as line style (solid, dashed, dotted); ``refs`` maps a
+    metric to a reference value drawn as a dashed line (80 for the p%-rule, 1 for disparate
+    impact); ``titles`` maps a metric to its panel title. Returns the figure. See the chapter
+    :doc:`/book/sensitivity`.
+    """
+    metrics = list(metrics)
+    if not metrics:
+        raise ValueError("training_curves needs at least one metric")
+    _check_columns(history, [x, hue, style, *metrics])
+    hues = _order(history[hue], hue_order) if hue else [None]
+    pal = _as_palette(hues, palette) if hue else {None: PALETTE[0]}
+    styles = list(pd.unique(history[style])) if style else [None]
+    dashes = dict(zip(styles, ["-", "--", ":", "-."] * 3))
+    fig, axes = panel_grid(len(metrics), height=height)
+    for ax, m in zip(axes, metrics):
+        for h in hues:
+            for st in styles:
+                d = history
+                if h is not None:
+                    d = d[d[hue] == h]
+                if st is not None:
+                    d = d[d[style] == st]
+                if len(d):
+                    ax.plot(d[x], d[m], color=pal[h], ls=dashes[st], marker="o", ms=3.5)
+        if refs and m in refs:
+            ax.axhline(refs[m], color="grey", ls="--", lw=1)
+        ax.set_title((titles or {}).get(m, m))
+        ax.set_xlabel(x)
+        ax.set_ylabel("")
+    handles, labels = [], []
+    if hue:
+        handles += [mpl.lines.Line2D([], [], color=pal[h], lw=2) for h in hues]
+        labels += [str(h) for h in hues]
+    if style and len(styles) > 1:
+        handles += [mpl.lines.Line2D([], [], color="0.3", ls=dashes[s], lw=1.5) for s in styles]
+        labels += [str(s) for s in styles]
+    if handles:
+        figure_legend(fig, handles, labels, title=legend_title)
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def paper_vs_book(table: pd.DataFrame, row: str, metric: str, *, paper: str = "paper",
+                  paper_std: str | None = "paper std", book: str = "book", book_std: str | None = "book std",
+                  metric_order=None, refs: Mapping | None = None, height_per_row: float = 0.24,
+                  book_color: str | None = None, title: str | None = None):
+    """A dot plot of the paper's values against the book's: one row per setting, one panel per metric.
+
+    ``table`` is long: one line per (``row``, ``metric``) with the paper's value (with its standard
+    deviation as a bar) and the book's value beside it (with its own spread if ``book_std`` is
+    given and not NaN). ``refs`` maps a metric to a reference value (parity) drawn as a dashed
+    line. Returns the figure. See the chapter :doc:`/book/fairgp_parity`.
+    """
+    _check_columns(table, [row, metric, paper, book, paper_std, book_std])
+    if len(table) == 0:
+        raise ValueError("no rows to plot")
+    metrics = _order(table[metric], metric_order)
+    rows = list(pd.unique(table[row]))
+    ncols = min(len(metrics), MAX_COLUMNS)
+    nrows = math.ceil(len(metrics) / ncols)
+    h = max(1.6, height_per_row * len(rows) + 0.8)
+    fig, axes = panel_grid(len(metrics), ncols=ncols, height=h, sharey=False)
+    pos = {r: i for i, r in enumerate(rows)}
+    bc = book_color or OKABE_ITO["vermillion"]
+    for k, (ax, m) in enumerate(zip(axes, metrics)):
+        d = table[table[metric] == m]
+        yy = d[row].map(pos).to_numpy(float)
+        pe = d[paper_std].to_numpy(float) if paper_std else None
+        be = d[book_std].to_numpy(float) if book_std else None
+        ax.errorbar(d[paper], yy - 0.15, xerr=pe, fmt="o", color="0.25", mfc="white", ms=5, lw=1.2,
+                    capsize=2, label="paper (mean ± std)")
+        ax.errorbar(d[book], yy + 0.15, xerr=None if be is None or np.isnan(be).all() else np.nan_to_num(be),
+                    fmt="o", color=bc, ms=5, lw=1.2, capsize=2, label="this book")
+        if refs and m in refs:
+            ax.axvline(refs[m], color="grey", ls="--", lw=1)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(rows if k % ncols == 0 else [])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_title(str(m))
+        ax.grid(axis="y", alpha=0.4)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure_legend(fig, handles, labels, title=title)
+    return fig

@@ -1,0 +1,319 @@
+"""The papers' and the book's settings, in one place.
+
+Every setting that comes from a paper (a split, a learning rate, a trade-off weight) or that the
+book chose for its default build (epochs, rounds, inducing points) lives here, and so do the
+functions that build the book's shared models from them. The algorithm modules
+(:mod:`fairnotes.metrics`, :mod:`fairnotes.sensitivity`, :mod:`fairnotes.adversarial`,
+:mod:`fairnotes.fairgp`, :mod:`fairnotes.target_labels`, ...) take every size as an argument and
+know no book. Chapters, benchmarks and tests take their settings from here, so that two chapters
+that train "the same model" really do, and the disk cache serves the second one.
+
+Sizes that the build mode changes go through :func:`fairnotes.runtime.scale` (fast mode, for the
+tests) and :func:`fairnotes.runtime.paper_scale` (``FAIRNOTES_PAPER_SIZE=1``, the papers' own sizes
+where they state them), so each function here returns the settings of the mode in force when it
+is called.
+
+Importing this module is light (numpy and pandas); the torch and GPflow code is imported by the
+functions that train models.
+
+The auditability paper (Ngong, Maughan & Near, 2021)
+-----------------------------------------------------
+:data:`AUDITABILITY_SPLIT`, :func:`auditability_split`, :data:`PAPER_LR`, :data:`DEFAULT_SIGMA`,
+:data:`N_SAMPLES_PAPER`, :func:`unmitigated_epochs`, :func:`unmitigated_model`,
+:data:`RECIPE_LAMBDAS`, :data:`CNN_LAMBDA_FACTOR`, :func:`pivot_settings`, :func:`book_models`.
+See the chapters :doc:`/book/sensitivity` and :doc:`/book/adversarial`.
+
+The FairGP paper (Kehrenberg, Chen & Quadrianto)
+-------------------------------------------------
+:data:`FAIRGP_SPLIT`, :func:`fairgp_split`, :data:`FAIRGP_FIT`, :func:`fairgp_settings`,
+:func:`fit_fairgp`. See the chapter :doc:`/book/fairgp_parity`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fairnotes import data as _data
+from fairnotes import runtime
+
+__all__ = [
+    "DEFAULT_SIGMA", "N_SAMPLES_PAPER", "PAPER_LR", "AUDITABILITY_SPLIT", "auditability_split",
+    "unmitigated_epochs", "unmitigated_model", "RECIPE_LAMBDAS", "CNN_LAMBDA_FACTOR",
+    "pivot_settings", "BookModels", "book_models",
+    "FAIRGP_SPLIT", "fairgp_split", "FAIRGP_FIT", "fairgp_settings", "fit_fairgp",
+]
+
+# --------------------------------------------------------------------------- the auditability paper
+
+#: Noise level of smooth prediction sensitivity, in standardized feature units (the paper gives
+#: none; the chapter :doc:`/book/smooth_sensitivity` explains the choice and sweeps it).
+DEFAULT_SIGMA = 0.1
+
+#: Noise draws per person of smooth prediction sensitivity in the paper.
+N_SAMPLES_PAPER = 50
+
+#: Adam's learning rate in the paper (0.001, on binary cross-entropy).
+PAPER_LR = 1e-3
+
+#: The paper's 80/20 split of Adult (24,752/6,188 rows) and COMPAS (4,937/1,235).
+AUDITABILITY_SPLIT = dict(test_size=0.2, seed=0)
+
+_AUDITABILITY_DATA = {"adult": _data.adult_auditability, "compas": _data.compas_auditability}
+_ARCHITECTURES = ("linear", "cnn")
+
+
+def _check_pair(dataset: str, architecture: str) -> None:
+    if dataset not in _AUDITABILITY_DATA:
+        raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
+    if architecture not in _ARCHITECTURES:
+        raise ValueError(f"architecture must be 'linear' or 'cnn', got {architecture!r}")
+
+
+def auditability_split(dataset: str, attribute: str = "race", *, seed: int = AUDITABILITY_SPLIT["seed"],
+                       include_protected: bool = True) -> _data.Split:
+    """``"adult"`` or ``"compas"`` prepared and split as the auditability paper did.
+
+    :func:`fairnotes.data.split` of :func:`fairnotes.data.adult_auditability` or
+    :func:`fairnotes.data.compas_auditability` with a 20% test part; both protected attributes
+    (race, sex) are raw 0/1 features unless ``include_protected=False`` drops ``attribute``.
+    See the chapter :doc:`/book/sensitivity`, section "The models".
+    """
+    if dataset not in _AUDITABILITY_DATA:
+        raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
+    return _data.split(_AUDITABILITY_DATA[dataset](), attribute, test_size=AUDITABILITY_SPLIT["test_size"],
+                       seed=seed, include_protected=include_protected)
+
+
+def unmitigated_epochs(dataset: str, architecture: str) -> int:
+    """Epochs of the book's unmitigated ("unfair") model of one (dataset, architecture) pair.
+
+    The paper states none. Adult linear 10, Adult CNN 3 (10 with ``FAIRNOTES_PAPER_SIZE=1``),
+    COMPAS linear 20, COMPAS CNN 10; 1-2 in fast mode. Every chapter of Part II trains its
+    unmitigated models with these, so that they audit the same models.
+    See the chapter :doc:`/book/sensitivity`, section "The models".
+    """
+    _check_pair(dataset, architecture)
+    return {
+        ("adult", "linear"): runtime.scale(default=10, fast=2),
+        ("adult", "cnn"): runtime.paper_scale(default=3, fast=1, paper=10),
+        ("compas", "linear"): runtime.scale(default=20, fast=2),
+        ("compas", "cnn"): runtime.scale(default=10, fast=2),
+    }[dataset, architecture]
+
+
+def unmitigated_train_rows(dataset: str, architecture: str) -> int | None:
+    """Training rows of the unmitigated model: all (``None``) except the Adult CNN in fast mode (2,000)."""
+    _check_pair(dataset, architecture)
+    return runtime.scale(default=None, fast=2000) if (dataset, architecture) == ("adult", "cnn") else None
+
+
+def unmitigated_model(
+    dataset: str,
+    architecture: str,
+    *,
+    epochs: int | None = None,
+    attribute: str = "race",
+    include_protected: bool = True,
+    batch_size: int = 64,
+    seed: int = 0,
+    train_rows: int | None = None,
+    progress: bool | None = None,
+    cache: bool | None = None,
+):
+    """Split as the paper did (:func:`auditability_split`) and train one of its networks.
+
+    The model is :func:`fairnotes.models.make_model` (``seed``) trained by
+    :func:`fairnotes.models.train` with the paper's settings (BCE, Adam, lr 0.001) for ``epochs``
+    epochs (default :func:`unmitigated_epochs`) in mini-batches of ``batch_size`` (the paper gives
+    neither). ``train_rows`` trains on the first ``train_rows`` rows of the (already shuffled)
+    training part only; the returned split still holds every row. Returns
+    ``(model, history, split)``. See the chapter :doc:`/book/sensitivity`, section "The models".
+    """
+    from fairnotes import models
+
+    _check_pair(dataset, architecture)
+    sp = auditability_split(dataset, attribute, seed=seed, include_protected=include_protected)
+    epochs = unmitigated_epochs(dataset, architecture) if epochs is None else epochs
+    model = models.make_model(architecture, sp.n_features, seed=seed)
+    if train_rows is not None and (isinstance(train_rows, bool) or int(train_rows) < 1):
+        raise ValueError(f"train_rows must be a positive integer or None, got {train_rows!r}")
+    n = len(sp.X_train) if train_rows is None else int(train_rows)
+    model, history = models.train(model, sp.X_train[:n], sp.y_train[:n], X_test=sp.X_test, y_test=sp.y_test,
+                                  epochs=epochs, batch_size=batch_size, lr=PAPER_LR, seed=seed,
+                                  progress=progress, cache=cache, desc=f"{architecture} on {dataset}")
+    return model, history, sp
+
+
+#: The published pivot recipe's trade-off weights on Adult (Tonk & Griffioen's PyTorch notebook).
+RECIPE_LAMBDAS = {"race": 130.0, "sex": 30.0}
+
+#: The book's CNN plays the pivot's game with this fraction of the recipe's lambdas (race 39, sex 9).
+CNN_LAMBDA_FACTOR = 0.3
+
+
+def pivot_settings(dataset: str, architecture: str) -> dict:
+    """The settings of the book's mitigated ("fair") model of one (dataset, architecture) pair.
+
+    Keys: ``unfair_epochs``, ``unfair_batch_size``, ``train_rows`` (the unmitigated model it starts
+    from, as :func:`unmitigated_model`), and the arguments of
+    :func:`fairnotes.adversarial.train_adversarial`: ``lambdas``, ``pretrain_epochs`` (0: the game
+    starts from the unmitigated model), ``adversary_epochs``, ``n_iterations``, ``batch_size``,
+    ``adversary_batch_size``, ``adversary_rows``, ``classifier_steps``, ``lr``, ``classifier_lr``,
+    ``seed``, ``eval_every``.
+
+    The linear network: the recipe's lambdas (race 130, sex 30), 5 adversary epochs of
+    pretraining, two classifier steps of 32 rows per round and adversary mini-batches of 128,
+    100 rounds (the recipe's 165 with ``FAIRNOTES_PAPER_SIZE=1``). The CNN: adversary epochs on a
+    random subset of 2,000 rows (every row at paper size), 100 rounds (165), evaluated every 10,
+    classifier learning rate 0.0001 and :data:`CNN_LAMBDA_FACTOR` times the recipe's lambdas.
+    The chapter :doc:`/book/adversarial` explains each choice.
+    """
+    _check_pair(dataset, architecture)
+    s = dict(unfair_epochs=unmitigated_epochs(dataset, architecture), unfair_batch_size=64,
+             train_rows=unmitigated_train_rows(dataset, architecture),
+             lambdas=dict(RECIPE_LAMBDAS), pretrain_epochs=0, adversary_epochs=5, batch_size=32,
+             adversary_batch_size=128, classifier_steps=2, lr=PAPER_LR, classifier_lr=PAPER_LR, seed=0,
+             adversary_rows=None, eval_every=1)
+    if architecture == "linear":
+        s["n_iterations"] = runtime.paper_scale(default=100, fast=20, paper=165)
+        s["eval_every"] = runtime.paper_scale(default=1, fast=2, paper=1)
+    else:
+        s["n_iterations"] = runtime.paper_scale(default=100, fast=4, paper=165)
+        s["adversary_rows"] = runtime.paper_scale(default=2000, fast=200, paper=None)
+        s["eval_every"] = runtime.paper_scale(default=10, fast=2, paper=5)
+        s["classifier_lr"] = 1e-4
+        s["lambdas"] = {k: v * CNN_LAMBDA_FACTOR for k, v in RECIPE_LAMBDAS.items()}
+    return s
+
+
+_GAME_KEYS = ("lambdas", "pretrain_epochs", "adversary_epochs", "n_iterations", "batch_size",
+              "adversary_batch_size", "adversary_rows", "classifier_steps", "lr", "classifier_lr", "seed",
+              "eval_every")
+
+
+@dataclass
+class BookModels:
+    """The "unfair" (unmitigated) and "fair" (mitigated) models of one dataset and architecture.
+
+    See the chapter :doc:`/book/adversarial`, section "The book's models".
+    """
+
+    dataset: str
+    architecture: str
+    split: _data.Split
+    unfair: object
+    fair: object
+    unfair_history: pd.DataFrame
+    fair_history: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+    train_index: np.ndarray | None = None
+
+    def predictions(self) -> tuple[np.ndarray, np.ndarray]:
+        """0/1 test predictions of the "unfair" and the "fair" model."""
+        from fairnotes import models
+
+        return models.predict(self.unfair, self.split.X_test), models.predict(self.fair, self.split.X_test)
+
+
+def book_models(dataset: str, architecture: str, *, progress: bool | None = None) -> BookModels:
+    """Train (or load from the disk cache) the book's "unfair" and "fair" model for one pair.
+
+    The "unfair" model is :func:`unmitigated_model`; the "fair" one is
+    :func:`fairnotes.adversarial.train_adversarial` started from a copy of it, with
+    :func:`pivot_settings`, race and sex as the adversary's targets. Every chapter that calls this
+    with the same arguments gets the same two models (the second from the cache).
+    See the chapter :doc:`/book/adversarial`, section "The book's models".
+    """
+    from fairnotes import _torch, adversarial
+
+    st = pivot_settings(dataset, architecture)
+    with _torch.num_threads(1 if architecture == "linear" else None):
+        unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
+                                                 batch_size=st["unfair_batch_size"], seed=st["seed"],
+                                                 train_rows=st["train_rows"], progress=progress)
+        n = len(sp.X_train) if st["train_rows"] is None else st["train_rows"]
+        X, y, S = sp.X_train[:n], sp.y_train[:n], sp.S_train.iloc[:n][["race", "sex"]]
+        fair = copy.deepcopy(unfair)
+        fair, h_fair = adversarial.train_adversarial(
+            fair, X, y, S, X_test=sp.X_test, y_test=sp.y_test, S_test=sp.S_test[["race", "sex"]],
+            progress=progress, desc=f"'fair' {architecture} on {dataset}", **{k: st[k] for k in _GAME_KEYS})
+    return BookModels(dataset, architecture, sp, unfair, fair, h_unfair, h_fair, st, np.arange(n))
+
+
+# --------------------------------------------------------------------------- the FairGP paper
+
+#: The FairGP paper's split, that of its comparison framework. Two thirds for training, stratified
+#: by label and group, the protected attribute not a feature, each categorical column one ordinal code.
+FAIRGP_SPLIT = dict(test_size=1 / 3, include_protected=False, encoding="ordinal", stratify=True)
+
+_FAIRGP_DATA = {"adult": _data.adult_fairgp, "propublica": _data.propublica_fairgp}
+
+
+def fairgp_split(dataset, attribute: str, seed: int = 0, **overrides) -> _data.Split:
+    """``"adult"`` or ``"propublica"`` (or a :class:`~fairnotes.data.TabularData`) split as the FairGP paper.
+
+    :data:`FAIRGP_SPLIT`; keyword ``overrides`` change one of its settings (e.g.
+    ``encoding="onehot"`` for an ablation). See the chapter :doc:`/book/fairgp_parity`.
+    """
+    if isinstance(dataset, str):
+        if dataset not in _FAIRGP_DATA:
+            raise ValueError(f"dataset must be 'adult' or 'propublica' (or a TabularData), got {dataset!r}")
+        dataset = _FAIRGP_DATA[dataset]()
+    unknown = sorted(set(overrides) - set(FAIRGP_SPLIT))
+    if unknown:
+        raise ValueError(f"unknown split settings {unknown}; FAIRGP_SPLIT has {sorted(FAIRGP_SPLIT)}")
+    return _data.split(dataset, attribute, seed=seed, **{**FAIRGP_SPLIT, **overrides})
+
+
+#: The book's default FairGP fit. The paper used 500 inducing inputs, batch 500 and Adam, and does
+#: not state its number of steps.
+FAIRGP_FIT = dict(num_inducing=100, batch_size=500, steps=500, learning_rate=0.01, natgrad_gamma=None)
+
+
+def fairgp_settings(**overrides) -> dict:
+    """:data:`FAIRGP_FIT` sized by the mode (30 inducing inputs and 40 steps in fast mode).
+
+    See the chapter :doc:`/book/fairgp_parity`.
+    """
+    s = dict(FAIRGP_FIT, num_inducing=runtime.scale(default=FAIRGP_FIT["num_inducing"], fast=30),
+             steps=runtime.scale(default=FAIRGP_FIT["steps"], fast=40))
+    unknown = sorted(set(overrides) - set(s))
+    if unknown:
+        raise ValueError(f"unknown FairGP settings {unknown}; the settings are {sorted(s)}")
+    s.update(overrides)
+    return s
+
+
+_KINDS = ("GP", "GP*", "FairGP", "FairGP*")
+
+
+def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, seed: int = 0,
+               eval_every: int = 0, progress: bool | None = None, desc: str | None = None, **settings):
+    """Fit a ``"GP"``, ``"GP*"``, ``"FairGP"`` or ``"FairGP*"`` on a split, as the FairGP chapters do.
+
+    A star reads ``s`` as an input. FairGP's debiasing parameters are ``parameters`` if given,
+    else :func:`fairnotes.target_labels.parity_parameters` of the *training* part's base rates
+    and ``target`` (demographic parity). Fit settings: :func:`fairgp_settings` with ``settings``
+    overriding. ``eval_every`` records accuracy and group rates on the test part during training;
+    ``progress`` and ``desc`` (default ``kind``) set the progress bar.
+    Returns the fitted :class:`fairnotes.fairgp.FairGP`. See the chapter :doc:`/book/fairgp_parity`.
+    """
+    from fairnotes import fairgp, target_labels
+
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
+    if kind.startswith("GP"):
+        if parameters is not None:
+            raise ValueError(f"a plain {kind} takes no debiasing parameters")
+        P = None
+    else:
+        P = parameters if parameters is not None else target_labels.parity_parameters(sp.base_rates(), target)
+    settings = {k: v for k, v in settings.items() if v is not None}  # None: the default setting
+    clf = fairgp.FairGP(P, s_as_input=kind.endswith("*"), seed=seed, desc=desc or kind, progress=progress,
+                        **fairgp_settings(**settings))
+    return clf.fit(sp.X_train, sp.y_train, sp.s_train,
+                   eval_set=(sp.X_test, sp.y_test, sp.s_test) if eval_every else None, eval_every=eval_every)

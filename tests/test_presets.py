@@ -1,0 +1,68 @@
+"""fairnotes.presets: the papers' and the book's settings, and the shared models built from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fairnotes import presets, runtime
+
+
+def test_auditability_split_is_the_papers():
+    for dataset, sizes in (("adult", (24752, 6188)), ("compas", (4937, 1235))):
+        sp = presets.auditability_split(dataset)
+        assert (len(sp.X_train), len(sp.X_test)) == sizes
+        assert sp.feature_names[sp.s_column] == "race"
+    with pytest.raises(ValueError, match="dataset"):
+        presets.auditability_split("german")
+
+
+def test_unmitigated_model_uses_the_papers_split():
+    pytest.importorskip("torch")
+    model, hist, sp = presets.unmitigated_model("compas", "linear", epochs=1, train_rows=300, cache=False,
+                                                progress=False)
+    assert (len(sp.X_train), len(sp.X_test)) == (4937, 1235)
+    assert model.n_features == sp.X_train.shape[1] and len(hist) == 1
+    with pytest.raises(ValueError, match="dataset"):
+        presets.unmitigated_model("german", "linear", epochs=1)
+    with pytest.raises(ValueError, match="train_rows"):
+        presets.unmitigated_model("compas", "linear", epochs=1, train_rows=0)
+
+
+def test_sizes_follow_the_mode(monkeypatch):
+    monkeypatch.setenv("FAIRNOTES_FAST", "0")
+    monkeypatch.delenv("FAIRNOTES_PAPER_SIZE", raising=False)
+    assert presets.unmitigated_epochs("adult", "cnn") == 3
+    assert presets.pivot_settings("adult", "linear")["n_iterations"] == 100
+    assert presets.fairgp_settings()["num_inducing"] == presets.FAIRGP_FIT["num_inducing"]
+    monkeypatch.setenv("FAIRNOTES_PAPER_SIZE", "1")
+    assert presets.unmitigated_epochs("adult", "cnn") == 10
+    st = presets.pivot_settings("adult", "cnn")
+    assert st["n_iterations"] == 165 and st["adversary_rows"] is None
+    monkeypatch.setenv("FAIRNOTES_FAST", "1")
+    assert runtime.is_fast() and presets.unmitigated_epochs("adult", "cnn") == 1
+    assert presets.fairgp_settings()["steps"] == 40
+
+
+def test_pivot_settings_of_the_cnn_scale_the_recipe():
+    st = presets.pivot_settings("adult", "cnn")
+    assert st["lambdas"] == {k: v * presets.CNN_LAMBDA_FACTOR for k, v in presets.RECIPE_LAMBDAS.items()}
+    assert presets.pivot_settings("compas", "linear")["lambdas"] == presets.RECIPE_LAMBDAS
+    with pytest.raises(ValueError, match="architecture"):
+        presets.pivot_settings("adult", "rnn")
+
+
+def test_fairgp_split_and_settings():
+    sp = presets.fairgp_split("propublica", "race", seed=1)
+    assert sp.s_column is None and "race" not in sp.feature_names
+    n = len(sp.y_train) + len(sp.y_test)
+    assert abs(len(sp.y_test) / n - 1 / 3) < 0.01
+    np.testing.assert_allclose(sp.base_rates(), [sp.y_train[sp.s_train == g].mean() for g in (0, 1)])
+    onehot = presets.fairgp_split("propublica", "race", seed=1, encoding="onehot")
+    assert onehot.n_features > sp.n_features
+    with pytest.raises(ValueError, match="unknown split settings"):
+        presets.fairgp_split("propublica", "race", test_fraction=0.5)
+    with pytest.raises(ValueError, match="unknown FairGP settings"):
+        presets.fairgp_settings(inducing=3)
+    with pytest.raises(ValueError, match="kind"):
+        presets.fit_fairgp(sp, "SVM")
