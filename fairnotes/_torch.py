@@ -44,7 +44,8 @@ def as_features(X, model: nn.Module, name: str = "X") -> torch.Tensor:
     elif isinstance(X, np.ndarray):
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
             raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(X))
+        X = np.ascontiguousarray(X)
+        t = torch.from_numpy(X if X.flags.writeable else X.copy())  # torch refuses read-only memory
     else:
         raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(X).__name__}")
     if t.ndim != 2:
@@ -62,7 +63,7 @@ def as_features(X, model: nn.Module, name: str = "X") -> torch.Tensor:
 
 def as_targets(y, n_rows: int, n_outputs: int, device, dtype, name: str = "y") -> torch.Tensor:
     """0/1 targets of shape ``(n_rows,)`` (one output) or ``(n_rows, n_outputs)`` as a tensor."""
-    t = y.detach() if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    t = y.detach() if isinstance(y, torch.Tensor) else torch.as_tensor(np.array(y))  # a copy: y may be read-only
     if n_outputs == 1 and t.ndim == 2 and t.shape[1] == 1:
         t = t[:, 0]
     expected = (n_rows,) if n_outputs == 1 else (n_rows, n_outputs)

@@ -49,9 +49,11 @@ class AuditResult:
     ``prediction`` (thresholded at 0.5), ``sensitivity``, ``smooth_sensitivity``,
     ``counterfactual_probability`` (with the protected attribute flipped),
     ``counterfactual_change`` (that minus ``probability``), ``prediction_flips`` (the 0/1
-    decision changes when the attribute is flipped), ``flagged`` and, when given, ``y_true``.
-    ``method`` says how the gradients were computed; ``flag_threshold`` is the smooth sensitivity
-    above which a person is flagged. See the chapter :doc:`/book/compare`.
+    decision changes when the attribute is flipped), ``flagged`` and, when given, ``y_true``;
+    with a ``shift``, also ``proxy_sensitivity``, ``smooth_proxy_sensitivity``,
+    ``proxy_probability``, ``proxy_change`` and ``proxy_flips`` (see :func:`audit`).
+    ``method`` says how the gradients were computed; ``flag_threshold`` is the value of the
+    ``flag_by`` column above which a person is flagged. See the chapter :doc:`/book/compare`.
     """
 
     table: pd.DataFrame
@@ -61,6 +63,7 @@ class AuditResult:
     name: str = "model"
     groups: tuple[str, str] = ("s=0", "s=1")
     notes: list[str] = field(default_factory=list)
+    flag_by: str = "smooth_sensitivity"
 
     @property
     def by_construction(self) -> bool:
@@ -69,18 +72,26 @@ class AuditResult:
 
     def summary(self) -> pd.DataFrame:
         """Per group: people, flagged people and their share, mean (smooth) sensitivity,
-        selection rate, and how many decisions flip with the attribute (:func:`fairnotes.metrics.per_group`)."""
+        selection rate, and how many decisions flip with the attribute; with proxy measures,
+        also their means and how many decisions the counterfactual features change
+        (:func:`fairnotes.metrics.per_group`)."""
         t = self.table
-        table = metrics.per_group(
-            t["s"], y_pred=t["prediction"], groups=self.groups, name=self.name,
-            **{"flagged": (t["flagged"], "sum"), "flagged share": t["flagged"],
-               "mean sensitivity": t["sensitivity"], "mean smooth sensitivity": t["smooth_sensitivity"],
-               "decisions that flip": (t["prediction_flips"], "sum")})
+        columns = {"flagged": (t["flagged"], "sum"), "flagged share": t["flagged"],
+                   "mean sensitivity": t["sensitivity"], "mean smooth sensitivity": t["smooth_sensitivity"],
+                   "decisions that flip": (t["prediction_flips"], "sum")}
+        order = ["model", "group", "s", "people", "flagged", "flagged share", "mean sensitivity",
+                 "mean smooth sensitivity", "selection rate", "decisions that flip"]
+        if "proxy_sensitivity" in t:
+            columns.update({"mean proxy sensitivity": t["proxy_sensitivity"],
+                            "mean proxy change": t["proxy_change"],
+                            "decisions the proxies change": (t["proxy_flips"], "sum")})
+            order += ["mean proxy sensitivity", "mean proxy change", "decisions the proxies change"]
+        table = metrics.per_group(t["s"], y_pred=t["prediction"], groups=self.groups, name=self.name, **columns)
         table = table.rename(columns={"n": "people"})
-        for col in ("flagged", "decisions that flip"):
-            table[col] = table[col].astype(int)
-        return table[["model", "group", "s", "people", "flagged", "flagged share", "mean sensitivity",
-                      "mean smooth sensitivity", "selection rate", "decisions that flip"]]
+        for col in ("flagged", "decisions that flip", "decisions the proxies change"):
+            if col in table:
+                table[col] = table[col].astype(int)
+        return table[order]
 
     def group_metrics(self) -> pd.DataFrame:
         """The group metrics of the audited predictions (needs ``y_true``), one row per metric."""
@@ -91,8 +102,8 @@ class AuditResult:
         return summary
 
     def flagged(self) -> pd.DataFrame:
-        """The flagged rows, highest smooth sensitivity first."""
-        return self.table[self.table["flagged"]].sort_values("smooth_sensitivity", ascending=False)
+        """The flagged rows, highest ``flag_by`` value first."""
+        return self.table[self.table["flagged"]].sort_values(self.flag_by, ascending=False)
 
     def plot_distribution(self, ax=None, column: str = "smooth_sensitivity"):
         """Histogram of ``column`` by group, with the flagging threshold."""
@@ -102,14 +113,14 @@ class AuditResult:
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         t = self.table.assign(group=self.table["s"].map(dict(enumerate(self.groups))))
-        if self.by_construction:
+        if self.by_construction and not column.startswith(("proxy", "smooth_proxy")):
             ax.text(0.5, 0.5, f"{self.name}:\nsensitivity 0 by construction", ha="center", va="center",
                     transform=ax.transAxes)
             ax.set_xlabel(column.replace("_", " "))
             return ax
         sns.histplot(data=t, x=column, hue="group", stat="density", common_norm=False, element="step",
                      bins=40, ax=ax)
-        if column == "smooth_sensitivity":
+        if column == self.flag_by:
             ax.axvline(self.flag_threshold, color="black", ls="--", lw=1)
         ax.set_title(self.name)
         ax.set_xlabel(column.replace("_", " "))
@@ -131,14 +142,26 @@ class _Backend:
 
     def grad(self, X: np.ndarray, s_column: int) -> np.ndarray:
         """``dF/da`` per row (signed)."""
+        e = np.zeros_like(X)
+        e[:, s_column] = 1.0
+        return self.directional(X, e)
+
+    def directional(self, X: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """``grad F(x) . v`` per row (signed), ``v`` the row's own direction."""
         raise NotImplementedError
 
     def smooth(self, X, s_column, n_samples, sigma, seed):
+        e = np.zeros_like(X)
+        e[:, s_column] = 1.0
+        return self.smooth_directional(X, e, n_samples, sigma, seed)
+
+    def smooth_directional(self, X, V, n_samples, sigma, seed):
+        """``max_i |grad F(x + e_i) . v|`` over ``n_samples`` Gaussian perturbations."""
         rng = np.random.default_rng(seed)
         best = np.zeros(X.shape[0])
         for _ in range(n_samples):
             noisy = X + sigma * rng.standard_normal(X.shape)
-            np.maximum(best, np.abs(self.grad(noisy, s_column)), out=best)
+            np.maximum(best, np.abs(self.directional(noisy, V)), out=best)
         return best
 
 
@@ -151,18 +174,28 @@ class _TorchBackend(_Backend):
     def proba(self, X):
         from fairnotes.models import predict_proba
 
-        return probabilities("the torch model", predict_proba(self.model, X.astype(np.float32)), len(X))
+        return probabilities("the torch model", predict_proba(self.model, X), len(X))
 
     def grad(self, X, s_column):
         from fairnotes.sensitivity import prediction_sensitivity
 
-        return prediction_sensitivity(self.model, X.astype(np.float32), s_column, signed=True).astype(np.float64)
+        return prediction_sensitivity(self.model, X, s_column, signed=True).astype(np.float64)
 
     def smooth(self, X, s_column, n_samples, sigma, seed):
         from fairnotes.sensitivity import smooth_prediction_sensitivity
 
-        return smooth_prediction_sensitivity(self.model, X.astype(np.float32), s_column, n_samples=n_samples,
+        return smooth_prediction_sensitivity(self.model, X, s_column, n_samples=n_samples,
                                              sigma=sigma, seed=seed).astype(np.float64)
+
+    def directional(self, X, V):
+        from fairnotes.sensitivity import proxy_sensitivity
+
+        return proxy_sensitivity(self.model, X, X + V, signed=True).astype(np.float64)
+
+    def smooth_directional(self, X, V, n_samples, sigma, seed):
+        from fairnotes.sensitivity import smooth_proxy_sensitivity
+
+        return smooth_proxy_sensitivity(self.model, X, X + V, n_samples=n_samples, sigma=sigma, seed=seed).astype(np.float64)
 
 
 class _TensorFlowBackend(_Backend):
@@ -177,7 +210,7 @@ class _TensorFlowBackend(_Backend):
         out = [self.fn(tf.constant(X[i:i + self.batch])).numpy() for i in range(0, len(X), self.batch)]
         return probabilities("the GPflow model", np.concatenate(out), len(X))
 
-    def grad(self, X, s_column):
+    def directional(self, X, V):
         import tensorflow as tf
 
         out = []
@@ -188,7 +221,7 @@ class _TensorFlowBackend(_Backend):
                 p = self.fn(x)
             # the rows of GPflow's marginal predictions do not interact, so the gradient of
             # the sum holds each row's own gradient
-            out.append(tape.gradient(p, x).numpy()[:, s_column])
+            out.append((tape.gradient(p, x).numpy() * V[i:i + self.batch]).sum(axis=1))
         return np.concatenate(out)
 
 
@@ -200,11 +233,9 @@ class _FiniteDifferenceBackend(_Backend):
     def proba(self, X):
         return probabilities("the model callable", self.fn(X), len(X))
 
-    def grad(self, X, s_column):
-        up, down = X.copy(), X.copy()
-        up[:, s_column] += self.step
-        down[:, s_column] -= self.step
-        return (self.proba(up) - self.proba(down)) / (2 * self.step)
+    def directional(self, X, V):
+        # one pair of evaluations per row and direction, whatever the number of features
+        return (self.proba(X + self.step * V) - self.proba(X - self.step * V)) / (2 * self.step)
 
 
 def _is_torch_module(model) -> bool:
@@ -213,19 +244,19 @@ def _is_torch_module(model) -> bool:
 
 
 def _resolve(model, X, s, s_column, fd_step):
-    """The back end, the model's input matrix, the protected column in it (or None) and notes."""
+    """The back end, the map from (features, s) to the model's inputs, the protected column in
+    those inputs (or None) and notes."""
     notes = []
     fairgp = sys.modules.get("fairnotes.fairgp")
     if fairgp is not None and isinstance(model, fairgp.FairGP):
         if s_column is not None:
             raise ValueError("for a FairGP model, pass X without s and s separately; s_column is decided by the model")
         model.check_fitted()
-        Xk = model.kernel_inputs(X, s) if model.s_as_input else X
         backend = _TensorFlowBackend(model.proba_function())
         if not model.s_as_input:
             notes.append("FairGP uses s only in its likelihood during training; its predictions never read s")
-            return backend, Xk, None, notes
-        return backend, Xk, Xk.shape[1] - 1, notes
+            return backend, _same, None, notes
+        return backend, model.kernel_inputs, X.shape[1], notes
     if _is_torch_module(model):
         backend = _TorchBackend(model)
     elif hasattr(model, "predict_f") and sys.modules.get("gpflow") is not None:
@@ -239,8 +270,13 @@ def _resolve(model, X, s, s_column, fd_step):
                         "model, or a callable mapping a feature matrix to probabilities")
     if s_column is None:
         notes.append("s_column=None: the model's inputs do not include the protected attribute")
-        return backend, X, None, notes
-    return backend, X, column_index("s_column", s_column, X.shape[1]), notes
+        return backend, _same, None, notes
+    return backend, _same, column_index("s_column", s_column, X.shape[1]), notes
+
+
+def _same(X, s):
+    """The model reads the features as given (a copy, so that callers may change it)."""
+    return np.array(X, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -258,6 +294,8 @@ def audit(
     flag_threshold: float | None = None,
     seed: int = 0,
     fd_step: float = 1e-4,
+    shift=None,
+    flag_by: str | None = None,
     name: str = "model",
     groups: tuple[str, str] = ("s=0", "s=1"),
 ) -> AuditResult:
@@ -285,16 +323,32 @@ def audit(
         perturbations of standard deviation ``sigma`` of the whole row (the protected column
         included), drawn with ``seed``.
     percentile, flag_threshold
-        Flag the people whose smooth sensitivity is above ``flag_threshold``; with
-        ``flag_threshold=None`` it is the ``percentile``-th percentile of this audit's own smooth
-        sensitivities (so about ``100 - percentile`` percent are flagged). To compare models,
+        Flag the people whose ``flag_by`` value (smooth sensitivity by default) is above
+        ``flag_threshold``; with ``flag_threshold=None`` it is the ``percentile``-th percentile of
+        this audit's own values (so about ``100 - percentile`` percent are flagged). To compare models,
         pass one absolute ``flag_threshold`` to every audit. A model with sensitivity 0 by
         construction flags no one.
     fd_step
         Step of the central finite differences used for a plain callable.
+    shift
+        A :class:`fairnotes.counterfactual.Shift` fitted on the features ``X`` (for FairGP: the
+        features without ``s``; for a model that reads ``s`` in ``s_column``, the shift may also
+        be fitted on the other columns only), or an :class:`fairnotes.counterfactual.SCMData`,
+        whose true counterfactuals are then used, to audit through proxies. Each person's counterfactual features
+        ``x_cf = shift.counterfactual(X, s)`` (with the protected column flipped too when the model
+        reads it) give the columns ``proxy_sensitivity`` (``|grad F(x) . (x_cf - x)|``, one backward
+        pass per batch; finite differences along ``x_cf - x`` for a callable),
+        ``smooth_proxy_sensitivity`` (its maximum over the same Gaussian perturbations as smooth
+        sensitivity), ``proxy_probability``, ``proxy_change`` (``F(x_cf) - F(x)``) and
+        ``proxy_flips`` (the 0/1 decision changes). These are not zero for a model that never
+        reads the protected attribute; they rest on the mechanism the shift assumes.
+    flag_by
+        The column whose high values are flagged: ``"smooth_sensitivity"`` or
+        ``"smooth_proxy_sensitivity"`` (default: the latter when a ``shift`` is given).
 
-    See the chapter :doc:`/book/compare`.
+    See the chapters :doc:`/book/compare` and :doc:`/book/proxies`.
     """
+    X_given = X
     X = matrix("X", X)
     n = X.shape[0]
     s = binary("s", np.asarray(s).reshape(-1))
@@ -312,16 +366,22 @@ def audit(
     else:
         nonnegative_number("flag_threshold", flag_threshold)
     positive_number("fd_step", fd_step)
+    if flag_by is None:
+        flag_by = "smooth_proxy_sensitivity" if shift is not None else "smooth_sensitivity"
+    if flag_by not in ("smooth_sensitivity", "smooth_proxy_sensitivity"):
+        raise ValueError(f"flag_by must be 'smooth_sensitivity' or 'smooth_proxy_sensitivity', got {flag_by!r}")
+    if flag_by == "smooth_proxy_sensitivity" and shift is None:
+        raise ValueError("flag_by='smooth_proxy_sensitivity' needs a shift (fairnotes.counterfactual.fit_shift)")
 
-    backend, Xm, col, notes = _resolve(model, X, s, s_column, fd_step)
+    backend, inputs, col, notes = _resolve(model, X, s, s_column, fd_step)
+    Xm = inputs(X, s)
     p = backend.proba(Xm)
+    pred = (p > 0.5).astype(np.int64)
     if col is None:
         method = "sensitivity 0 by construction: the model never reads the protected attribute"
         sens = np.zeros(n)
         smooth = np.zeros(n)
         p_cf = p.copy()
-        thr = 0.0 if flag_threshold is None else float(flag_threshold)
-        flagged = np.zeros(n, dtype=bool)
     else:
         a = Xm[:, col]
         if not np.isin(a, (0.0, 1.0)).all():
@@ -334,17 +394,61 @@ def audit(
         flipped = Xm.copy()
         flipped[:, col] = 1 - flipped[:, col]
         p_cf = backend.proba(flipped)
-        thr = float(np.percentile(smooth, percentile)) if flag_threshold is None else float(flag_threshold)
-        flagged = smooth > thr
-    pred = (p > 0.5).astype(np.int64)
-    table = pd.DataFrame({
+    columns = {
         "s": s, "probability": p, "prediction": pred, "sensitivity": sens,
         "smooth_sensitivity": smooth, "counterfactual_probability": p_cf,
         "counterfactual_change": p_cf - p, "prediction_flips": (p_cf > 0.5).astype(np.int64) != pred,
-        "flagged": flagged,
-    })
+    }
+    if shift is not None:
+        columns.update(_proxy_columns(backend, inputs, X_given, X, Xm, s, col, shift, p, pred,
+                                      int(n_samples), float(sigma), seed))
+        notes.append("proxy measures: each person's counterfactual features as the shift estimates them "
+                     f"({_describe(shift)}); they rest on the mechanism it assumes")
+    score = columns[flag_by]
+    if col is None and flag_by == "smooth_sensitivity":
+        thr = 0.0 if flag_threshold is None else float(flag_threshold)
+        flagged = np.zeros(n, dtype=bool)
+    else:
+        thr = float(np.percentile(score, percentile)) if flag_threshold is None else float(flag_threshold)
+        flagged = score > thr
+    table = pd.DataFrame({**columns, "flagged": flagged})
     if y_true is not None:
         table.insert(1, "y_true", y_true)
     return AuditResult(table=table, method=method, flag_threshold=thr,
                        percentile=None if flag_threshold is not None else float(percentile),
-                       name=name, groups=tuple(groups), notes=notes)
+                       name=name, groups=tuple(groups), notes=notes, flag_by=flag_by)
+
+
+def _describe(shift) -> str:
+    method = getattr(shift, "method", "?")
+    return f"method {method!r}" if isinstance(method, str) else "one method per feature"
+
+
+def _proxy_columns(backend, inputs, X_given, X, Xm, s, col, shift, p, pred, n_samples, sigma, seed) -> dict:
+    """The proxy-aware measures of :func:`audit`, from each person's estimated counterfactual features."""
+    if not hasattr(shift, "counterfactual"):
+        raise TypeError(f"shift must be a fitted shift (fairnotes.counterfactual.fit_shift), got {type(shift).__name__}")
+    width = getattr(shift, "n_features", None)
+    if width is None:  # an SCMData: its true counterfactuals, over its own features
+        width = len(getattr(shift, "feature_names", ()))
+    if col is not None and width == X.shape[1] - 1:
+        # a shift over the features other than the protected column: the audit flips that one
+        others = [j for j in range(X.shape[1]) if j != col]
+        given = X_given.drop(columns=X_given.columns[col]) if isinstance(X_given, pd.DataFrame) else X[:, others]
+        X_cf = X.copy()
+        X_cf[:, others] = matrix("the shift's counterfactual features", shift.counterfactual(given, s))
+    else:
+        X_cf = matrix("the shift's counterfactual features", shift.counterfactual(X_given, s))
+    if X_cf.shape != X.shape:
+        raise ValueError(f"the shift gives counterfactuals of shape {X_cf.shape} for X of shape {X.shape}: "
+                         "was it fitted on other columns than the model reads?")
+    Xm_cf = inputs(X_cf, 1 - s)
+    if col is not None:
+        Xm_cf[:, col] = 1 - s  # a model that reads s sees the other group too
+    V = Xm_cf - Xm
+    directional = backend.directional(Xm, V)
+    smooth = backend.smooth_directional(Xm, V, n_samples, sigma, seed) if sigma > 0 else np.abs(directional)
+    p_proxy = backend.proba(Xm_cf)
+    return {"proxy_sensitivity": np.abs(directional), "smooth_proxy_sensitivity": smooth,
+            "proxy_probability": p_proxy, "proxy_change": p_proxy - p,
+            "proxy_flips": (p_proxy > 0.5).astype(np.int64) != pred}

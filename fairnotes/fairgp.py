@@ -22,17 +22,18 @@ import it.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from fairnotes._tensorflow import import_tensorflow, quiet_startup
 
-import gpflow  # noqa: E402
+tf = import_tensorflow()  # without TensorFlow's start-up lines (real warnings still show)
+with quiet_startup():
+    import gpflow  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from gpflow.likelihoods import ScalarLikelihood  # noqa: E402
 from gpflow.likelihoods.utils import inv_probit  # noqa: E402
 

@@ -112,6 +112,8 @@ MEASURE_COLORS = {
     "smooth sensitivity": TOL_MUTED["rose"], "smooth (max)": TOL_MUTED["rose"], "max": TOL_MUTED["rose"],
     "smooth (mean)": TOL_MUTED["teal"], "mean": TOL_MUTED["teal"],
     "counterfactual change": TOL_MUTED["olive"], "closeness to the boundary": TOL_MUTED["olive"],
+    "proxy sensitivity": TOL_MUTED["sand"], "smooth proxy sensitivity": TOL_MUTED["wine"],
+    "proxy change": TOL_MUTED["cyan"],
 }
 #: The protected attributes.
 ATTRIBUTE_COLORS = {"race": TOL_MUTED["green"], "sex": TOL_MUTED["purple"]}
@@ -237,7 +239,7 @@ def figure_legend(fig, handles, labels, title: str | None = None, ncol: int | No
     if not handles:
         return None
     ncol = ncol or min(len(handles), 4)
-    fig.tight_layout(h_pad=1.0)
+    fig.tight_layout(h_pad=1.8)       # a row's x label clear of the next row's title
     top = max(ax.get_position().y1 for ax in fig.axes)
     rows = math.ceil(len(handles) / ncol)
     height_in = fig.get_size_inches()[1]
@@ -394,6 +396,9 @@ def group_distributions(data: pd.DataFrame, x: str, hue: str, panel: str | None 
                     transform=ax.transAxes, fontsize=mpl.rcParams["legend.fontsize"], color="0.3")
             ax.set_xticks([]), ax.set_yticks([])
             ax.grid(False)
+            if p is not None:
+                ax.set_title(str(p))
+            continue                                  # no axis labels on a panel without data
         else:
             v = d[x].to_numpy(float)
             if log:
@@ -441,7 +446,10 @@ def roc_curves(curves: pd.DataFrame, hue: str, panel: str | None = None, *, hue_
     panels = _order(curves[panel], panel_order) if panel else [None]
     hues = _order(curves[hue], hue_order)
     pal = _as_palette(hues, palette)
-    fig, axes = panel_grid(len(panels), height=height, width=min(FULL_WIDTH, 3.75 * min(len(panels), 2)))
+    if len(panels) == 1:                              # one panel: large enough to read the curve
+        fig, axes = panel_grid(1, height=max(height, 3.6), width=4.6)
+    else:
+        fig, axes = panel_grid(len(panels), height=height, width=min(FULL_WIDTH, 3.75 * min(len(panels), 2)))
     for ax, p in zip(axes, panels):
         d = curves if p is None else curves[curves[panel] == p]
         for h in hues:

@@ -58,7 +58,11 @@ def progress(iterable: Iterable[T] | None = None, *, disable: bool | None = None
     ``disable=True``/``False`` overrides the environment. Extra keyword arguments go to tqdm.
     See :doc:`/book/running`.
     """
-    from tqdm.auto import tqdm
+    import warnings
+
+    with warnings.catch_warnings():  # without ipywidgets, tqdm.auto warns and falls back to text bars
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     if disable is None:
         disable = not progress_enabled()
@@ -94,9 +98,10 @@ def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | 
             _torch.manual_seed(seed)
             seeded["torch"] = True
     if tensorflow is None or tensorflow:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
-            import tensorflow as _tf
+            from fairnotes._tensorflow import import_tensorflow
+
+            _tf = import_tensorflow()  # without TensorFlow's start-up lines
         except ImportError:
             if tensorflow:
                 raise

@@ -53,6 +53,9 @@ __all__ = [
     "prediction_sensitivity",
     "smooth_prediction_sensitivity",
     "counterfactual_change",
+    "proxy_sensitivity",
+    "smooth_proxy_sensitivity",
+    "proxy_change",
 ]
 
 
@@ -168,6 +171,15 @@ def _prepare(model, X, s_column):
     x = as_features(X, model)
     cols = column_indices("s_column", s_column, x.shape[1])
     return x, cols
+
+
+def _generator(seed) -> torch.Generator | None:
+    """A CPU generator for an integer seed; a generator or ``None`` as given."""
+    if isinstance(seed, Integral) and not isinstance(seed, bool):
+        return torch.Generator().manual_seed(int(seed))
+    if seed is None or isinstance(seed, torch.Generator):
+        return seed
+    raise TypeError(f"seed must be an integer, a torch.Generator or None, got {type(seed).__name__}")
 
 
 def _columns(cols: list[int]):
@@ -303,12 +315,7 @@ def smooth_prediction_sensitivity(
     if isinstance(sigma, bool) or not isinstance(sigma, Real) or not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
     one_of("reduce", reduce, ("max", "mean", "none"))
-    if isinstance(seed, Integral) and not isinstance(seed, bool):
-        generator = torch.Generator().manual_seed(int(seed))
-    elif seed is None or isinstance(seed, torch.Generator):
-        generator = seed
-    else:
-        raise TypeError(f"seed must be an integer, a torch.Generator or None, got {type(seed).__name__}")
+    generator = _generator(seed)
     n, d = x.shape
     noise_device = generator.device if generator is not None else x.device
     keep = None
@@ -367,4 +374,86 @@ def counterfactual_change(model: nn.Module, X, s_column, *, batch_size: int = 81
             flipped = xc.clone()
             flipped[:, a] = 1 - flipped[:, a]
             out[start:start + batch_size] = _forward(model, flipped) - _forward(model, xc)
+    return out.cpu().numpy()
+
+
+# --------------------------------------------------------------------------- through proxies
+
+def _directions(model, X, X_cf):
+    _check_model(model)
+    x = as_features(X, model, "X")
+    x_cf = as_features(X_cf, model, "X_cf")
+    if x_cf.shape != x.shape:
+        raise ValueError(f"X_cf must have the shape of X, {tuple(x.shape)}; got {tuple(x_cf.shape)}")
+    return x, x_cf - x
+
+
+def proxy_sensitivity(model: nn.Module, X, X_cf, *, signed: bool = False, chunk_size: int | None = None,
+                      max_memory_mb: float = 256) -> np.ndarray:
+    """Proxy sensitivity ``|grad F(x) . (x_cf - x)|`` of every row: the directional derivative
+    of the prediction towards the person's counterfactual features.
+
+    ``X_cf`` holds each person's counterfactual features, as the model reads them: estimated
+    from data by :func:`fairnotes.counterfactual.fit_shift` (or known, for synthetic data), with
+    the protected column flipped too when the model reads it. Where prediction sensitivity moves
+    one coordinate, this moves every feature that descends from the protected attribute, so it
+    is not zero for a model that never reads the attribute but reads its proxies. It is the
+    first-order estimate of :func:`counterfactual_change`'s analogue ``F(x_cf) - F(x)``. One
+    forward and one backward pass per chunk of rows, as :func:`prediction_sensitivity`;
+    ``signed=True`` keeps the sign. See the chapter :doc:`/book/proxies`.
+    """
+    x, direction = _directions(model, X, X_cf)
+    parts = []
+    with _measuring(model):
+        step = _rows_per_pass(model, x, chunk_size, max_memory_mb)
+        for start in range(0, x.shape[0], step):
+            g = _input_grad(model, x[start:start + step])
+            v = (g * direction[start:start + step]).sum(dim=1)
+            parts.append(v if signed else v.abs())
+    out = parts[0] if len(parts) == 1 else torch.cat(parts)
+    return out.detach().cpu().numpy()
+
+
+def smooth_proxy_sensitivity(model: nn.Module, X, X_cf, n_samples: int = 50, sigma: float = DEFAULT_SIGMA,
+                             seed: torch.Generator | int | None = None, reduce: str = "max", *,
+                             chunk_size: int | None = None, max_memory_mb: float = 256) -> np.ndarray:
+    """Smooth proxy sensitivity: the worst (``reduce="max"``) or mean ``|grad F(x + e) . (x_cf - x)|``
+    over ``n_samples`` Gaussian perturbations ``e ~ N(0, sigma^2 I)`` of the whole row.
+
+    The direction ``x_cf - x`` is the person's own, at every perturbed point; noise, seeding and
+    chunking as in :func:`smooth_prediction_sensitivity` (``reduce="none"`` returns every value).
+    See the chapter :doc:`/book/proxies`.
+    """
+    x, direction = _directions(model, X, X_cf)
+    n_samples = positive_int("n_samples", n_samples)
+    if isinstance(sigma, bool) or not isinstance(sigma, Real) or not math.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+    one_of("reduce", reduce, ("max", "mean", "none"))
+    generator = _generator(seed)
+    n, d = x.shape
+    noise_device = generator.device if generator is not None else x.device
+    out = torch.empty((n, n_samples) if reduce == "none" else (n,), dtype=x.dtype, device=x.device)
+    with _measuring(model):
+        step = max(1, _rows_per_pass(model, x, chunk_size, max_memory_mb) // n_samples)
+        for start in range(0, n, step):
+            xc, dc = x[start:start + step], direction[start:start + step]
+            r = xc.shape[0]
+            noise = torch.randn((n_samples, r, d), generator=generator, device=noise_device, dtype=x.dtype).to(x.device)
+            xs = xc.unsqueeze(0) + sigma * noise
+            g = _input_grad(model, xs.reshape(n_samples * r, d)).reshape(n_samples, r, d)
+            v = (g * dc.unsqueeze(0)).sum(dim=-1).abs()
+            out[start:start + r] = v.amax(dim=0) if reduce == "max" else v.mean(dim=0) if reduce == "mean" else v.T
+    return out.cpu().numpy()
+
+
+def proxy_change(model: nn.Module, X, X_cf, *, batch_size: int = 8192) -> np.ndarray:
+    """``F(x_cf) - F(x)`` for every row: what the prediction does when every feature is moved to the
+    person's counterfactual (see :func:`proxy_sensitivity`). See the chapter :doc:`/book/proxies`."""
+    x, direction = _directions(model, X, X_cf)
+    batch_size = positive_int("batch_size", batch_size)
+    out = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
+    with eval_mode(model), torch.inference_mode():
+        for start in range(0, x.shape[0], batch_size):
+            xc = x[start:start + batch_size]
+            out[start:start + batch_size] = _forward(model, xc + direction[start:start + batch_size]) - _forward(model, xc)
     return out.cpu().numpy()

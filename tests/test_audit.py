@@ -129,3 +129,112 @@ def test_bad_input(kwargs, error, message):
     model = args.pop("model")
     with pytest.raises(error, match=message):
         A.audit(model, **args)
+
+
+# --------------------------------------------------------------------------- through proxies
+
+def _proxy_problem(n=300, seed=0):
+    """x0 = s (read or not), x1 = 1.5 s + u1 (a proxy), x2 = u2 (independent of s)."""
+    from fairnotes import counterfactual as C
+
+    rng = np.random.default_rng(seed)
+    s = rng.integers(0, 2, n)
+    X = np.column_stack([s, 1.5 * s + rng.standard_normal(n), rng.standard_normal(n)]).astype(np.float64)
+    shift = C.fit_shift(X[:, 1:], s, method="mean")
+    return X, s, shift
+
+
+def test_proxy_measures_of_a_model_that_never_reads_s(torch_model):
+    torch = pytest.importorskip("torch")
+    X, s, shift = _proxy_problem()
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Sigmoid()).double()
+    res = A.audit(net, X[:, 1:], s, s_column=None, shift=shift, n_samples=4, seed=0)
+    t = res.table
+    assert res.by_construction and (t["sensitivity"] == 0).all() and (t["counterfactual_change"] == 0).all()
+    assert res.flag_by == "smooth_proxy_sensitivity" and t["flagged"].any()
+    # by hand: F = sigmoid(w . x + b), grad F = F (1 - F) w, direction = x_cf - x
+    X_cf = shift.counterfactual(X[:, 1:], s)
+    w = net[0].weight.detach().numpy()[0]
+    z = X[:, 1:] @ w + net[0].bias.item()
+    F = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(t["proxy_sensitivity"], np.abs(F * (1 - F) * ((X_cf - X[:, 1:]) @ w)), rtol=1e-10)
+    F_cf = 1 / (1 + np.exp(-(X_cf @ w + net[0].bias.item())))
+    np.testing.assert_allclose(t["proxy_change"], F_cf - F, atol=1e-6)  # predict_proba returns float32
+    still = A.audit(net, X[:, 1:], s, s_column=None, shift=shift, sigma=0.0)
+    np.testing.assert_allclose(still.table["smooth_proxy_sensitivity"], t["proxy_sensitivity"], rtol=1e-12)
+    assert not np.allclose(t["smooth_proxy_sensitivity"], t["proxy_sensitivity"])
+    summ = res.summary()
+    assert {"mean proxy sensitivity", "decisions the proxies change"} <= set(summ.columns)
+    assert summ["decisions the proxies change"].sum() == t["proxy_flips"].sum()
+
+
+def test_proxy_measures_agree_across_back_ends_and_flip_s_when_read(torch_model):
+    torch = pytest.importorskip("torch")
+    X, s, _ = _proxy_problem()
+    X = np.column_stack([X, np.zeros(len(X))])  # four columns, as torch_model reads
+    from fairnotes import counterfactual as C
+
+    shift = C.fit_shift(X, s, method="mean")
+
+    def as_callable(x):
+        with torch.no_grad():
+            return torch_model(torch.as_tensor(x, dtype=torch.float64)).numpy()[:, 0]
+
+    by_torch = A.audit(torch_model, X, s, s_column=0, shift=shift, n_samples=3, seed=2)
+    by_fd = A.audit(as_callable, X, s, s_column=0, shift=shift, n_samples=3, seed=2, fd_step=1e-5)
+    for col in ("proxy_sensitivity", "proxy_change"):
+        np.testing.assert_allclose(by_fd.table[col], by_torch.table[col], atol=1e-6)
+    # the model reads s: the counterfactual input has s flipped as well as the proxy moved
+    X_cf = shift.counterfactual(X, s)
+    X_cf[:, 0] = 1 - s
+    with torch.no_grad():
+        expected = (torch_model(torch.as_tensor(X_cf)) - torch_model(torch.as_tensor(X))).numpy()[:, 0]
+    np.testing.assert_allclose(by_torch.table["proxy_change"], expected, atol=1e-6)  # float32 probabilities
+
+
+def test_proxy_audit_of_fairgp(fairgp_models):
+    from fairnotes import counterfactual as C
+
+    feats, y, s, star, plain = fairgp_models
+    shift = C.fit_shift(feats, s, method="mean")
+    for model in (plain, star):
+        res = A.audit(model, feats, s, shift=shift, n_samples=2)
+        assert (res.table["proxy_sensitivity"] > 0).any()
+        p_cf = model.predict_proba(shift.counterfactual(feats, s), 1 - s) if model.s_as_input \
+            else model.predict_proba(shift.counterfactual(feats, s))
+        np.testing.assert_allclose(res.table["proxy_probability"], p_cf, atol=1e-9)
+
+
+def test_proxy_audit_refuses_bad_shifts(torch_model):
+    from fairnotes import counterfactual as C
+
+    X, s, shift = _proxy_problem()
+    with pytest.raises(ValueError):
+        A.audit(torch_model, np.column_stack([X, X[:, :1]]), s, s_column=0, shift=shift)  # fitted on 2 columns
+    with pytest.raises(TypeError, match="fitted shift"):
+        A.audit(lambda x: np.full(len(x), 0.4), X, s, s_column=0, shift="mean")
+    with pytest.raises(ValueError, match="needs a shift"):
+        A.audit(lambda x: np.full(len(x), 0.4), X, s, s_column=0, flag_by="smooth_proxy_sensitivity")
+    with pytest.raises(ValueError, match="flag_by"):
+        A.audit(lambda x: np.full(len(x), 0.4), X, s, s_column=0, flag_by="probability")
+    assert C.fit_shift(X, s).n_features == 3
+
+
+def test_a_shift_over_the_other_columns_and_the_true_counterfactuals(torch_model):
+    torch = pytest.importorskip("torch")
+    from fairnotes import counterfactual as C
+
+    data = C.linear_gaussian_scm(200, effect=(1.0, -0.5, 0.0), label_s=1.0, seed=3)
+    Xs = np.column_stack([data.s, data.X])  # the model reads s in column 0, then the three features
+    shift = C.fit_shift(data.X, data.s, method="mean")  # fitted on the three features only
+    res = A.audit(torch_model, Xs, data.s, s_column=0, shift=shift, n_samples=2)
+    expected_cf = np.column_stack([1 - data.s, shift.counterfactual(data.X, data.s)])
+    with torch.no_grad():
+        expected = (torch_model(torch.as_tensor(expected_cf)) - torch_model(torch.as_tensor(Xs))).numpy()[:, 0]
+    np.testing.assert_allclose(res.table["proxy_change"], expected, atol=1e-6)
+    oracle = A.audit(torch_model, Xs, data.s, s_column=0, shift=data, n_samples=2)  # the true X_cf
+    true_cf = np.column_stack([1 - data.s, data.X_cf])
+    with torch.no_grad():
+        truth = (torch_model(torch.as_tensor(true_cf)) - torch_model(torch.as_tensor(Xs))).numpy()[:, 0]
+    np.testing.assert_allclose(oracle.table["proxy_change"], truth, atol=1e-6)

@@ -1,3 +1,4 @@
+import os
 import random
 
 import numpy as np
@@ -53,3 +54,21 @@ def test_seed_everything_seeds_torch():
 def test_seed_everything_rejects_bad_seeds(bad):
     with pytest.raises(ValueError, match="seed"):
         runtime.seed_everything(bad, torch=False, tensorflow=False)
+
+
+def test_tensorflow_start_up_lines_are_silenced_but_real_warnings_pass(tmp_path):
+    """Students running a chapter see neither oneDNN's nor cuInit's start-up lines; other lines stay."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("tensorflow")
+    code = ("import os, fairnotes.fairgp\n"
+            "from fairnotes._tensorflow import quiet_startup\n"
+            "with quiet_startup():\n"
+            "    os.write(2, b'I0000 port.cc] oneDNN custom operations are on.\\n')\n"
+            "    os.write(2, b'a real warning\\n')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}, check=True)
+    for noise in ("oneDNN", "cuInit", "cuda drivers", "absl::InitializeLog"):
+        assert noise not in out.stderr, f"TensorFlow's start-up line is visible: {out.stderr}"
+    assert "a real warning" in out.stderr

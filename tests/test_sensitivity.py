@@ -324,3 +324,26 @@ def test_bad_block_column_and_options_raise():
         counterfactual_change(model, X, 1)  # a standardized column, not a 0/1 one
     with pytest.raises(ValueError, match="single"):
         counterfactual_change(model, X, [0, 1])
+
+
+def test_proxy_measures_reduce_to_the_plain_ones_along_the_protected_column():
+    from fairnotes.sensitivity import proxy_change, proxy_sensitivity, smooth_proxy_sensitivity
+
+    model = _tiny("linear")
+    X = _X()
+    X[:, A] = (X[:, A] > 0).astype(X.dtype)  # a 0/1 protected column
+    flipped = X.copy()
+    flipped[:, A] = 1 - flipped[:, A]
+    step = np.zeros_like(X)
+    step[:, A] = 1.0  # a unit step along the protected column
+    np.testing.assert_allclose(proxy_sensitivity(model, X, X + step), prediction_sensitivity(model, X, A), rtol=1e-6)
+    np.testing.assert_allclose(proxy_sensitivity(model, X, X + step, signed=True),
+                               prediction_sensitivity(model, X, A, signed=True), rtol=1e-6)
+    np.testing.assert_allclose(proxy_change(model, X, flipped), counterfactual_change(model, X, A), atol=1e-7)
+    np.testing.assert_allclose(smooth_proxy_sensitivity(model, X, X + step, n_samples=6, sigma=0.3, seed=4),
+                               smooth_prediction_sensitivity(model, X, A, n_samples=6, sigma=0.3, seed=4),
+                               rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="shape of X"):
+        proxy_sensitivity(model, X, X[:-1])
+    with pytest.raises(ValueError, match="reduce"):
+        smooth_proxy_sensitivity(model, X, X, reduce="median")
