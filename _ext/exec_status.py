@@ -10,22 +10,25 @@ This extension shows those measurements:
   (fast, default, paper-size) it was executed and whether the outputs came from this build or from the
   cache, followed by the total and the versions of the libraries that matter;
 * the ``exec-runtime`` role, ``{exec-runtime}`self``` (or a docname such as ``book/sensitivity``),
-  writes a chapter's measured run time and mode, e.g. "14 s (fast mode, 2 cores)"; the chapters'
+  writes a chapter's measured run time and mode, e.g. "31 s, in fast mode on 2 cores"; the chapters'
   "Time" boxes use it instead of a typed guess.
 
-The mode is the one of the build that executed the page (``FAIRNOTES_FAST``,
-read through ``fairnotes.runtime``; ``FAIRNOTES_PAPER_SIZE`` for the papers' own sizes), recorded when the page is executed and kept with the build's
+The mode is the one of the build that executed the page (``FAIRNOTES_FAST=1``: fast,
+``FAIRNOTES_PAPER_SIZE=1``: the papers' own sizes, neither: default; read through
+``fairnotes.runtime``), recorded when the page is executed and kept with the build's
 environment; a page taken from the cache keeps the mode of the build that executed it, or "mode not
 recorded" if that build did not record one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
 from datetime import datetime
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 
 from docutils import nodes
 from sphinx.addnodes import pending_xref
@@ -61,10 +64,35 @@ def _executed_now(data) -> bool:
     return bool(data and data.get("mtime") and data["mtime"] >= _BUILD_START - 1)
 
 
+def _mode_file(env) -> Path:
+    """Beside the build's jupyter-cache: survives a fresh Sphinx environment (a changed config)."""
+    return Path(env.doctreedir).parent / "fairnotes_exec_modes.json"
+
+
+def _load_modes(env) -> dict:
+    try:
+        return json.loads(_mode_file(env).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _record_mode(app, doctree):
-    data = _exec_data(app.env, app.env.docname)
+    env = app.env
+    data = _exec_data(env, env.docname)
     if _executed_now(data):
-        _modes(app.env)[app.env.docname] = current_mode()
+        mode = current_mode()
+        _modes(env)[env.docname] = mode
+        stored = _load_modes(env)
+        stored[env.docname] = {"mode": mode, "mtime": data["mtime"]}
+        try:
+            _mode_file(env).write_text(json.dumps(stored, indent=1, sort_keys=True))
+        except OSError:
+            pass
+    elif data and env.docname not in _modes(env):
+        # outputs from the cache: the mode recorded when jupyter-cache stored them, if any
+        stored = _load_modes(env).get(env.docname)
+        if stored and abs(stored.get("mtime", 0) - (data.get("mtime") or 0)) < 2:
+            _modes(env)[env.docname] = stored["mode"]
 
 
 def _toc_order(env) -> list[str]:
@@ -89,6 +117,13 @@ def _seconds(x) -> str:
     if x < 90:
         return f"{x:.0f} s"
     return f"{x:.0f} s ({x / 60:.1f} min)"
+
+
+def _duration(x) -> str:
+    """A run time for a sentence: "31 s", "2.2 minutes"."""
+    if x is None:
+        return "an unmeasured time"
+    return f"{x:.0f} s" if x < 90 else f"{x / 60:.1f} minutes"
 
 
 def _mode_text(env, docname) -> str:
@@ -165,8 +200,8 @@ class ExecStatusTransform(SphinxPostTransform):
             target = node["target"]
             docname = env.docname if target in ("", "self", "this") else target.removesuffix(".md")
             data = _exec_data(env, docname)
-            text = (f"{_seconds(data.get('runtime'))} ({_mode_text(env, docname)}, "
-                    f"{os.cpu_count()} cores)") if data else "not measured"
+            text = (f"{_duration(data.get('runtime'))}, in {_mode_text(env, docname)} on "
+                    f"{os.cpu_count()} cores") if data else "a time this build did not measure (the page was not executed)"
             node.replace_self(nodes.inline(text=text, classes=["exec-runtime"]))
         for node in list(self.document.findall(ExecStatusNode)):
             node.replace_self(self.make(env))
@@ -188,7 +223,7 @@ class ExecStatusTransform(SphinxPostTransform):
             when = datetime.fromtimestamp(data["mtime"]).strftime("%Y-%m-%d %H:%M") if data.get("mtime") else ""
             source = "executed in this build" if _executed_now(data) else "cache (code unchanged)"
             ok = "ran without error" if data.get("succeeded") else f"error: {data.get('error') or ''}"
-            rows.append([para, _seconds(runtime), _mode_text(env, docname), when, source, ok])
+            rows.append([para, _seconds(runtime), _modes(env).get(docname, "not recorded"), when, source, ok])
         out = [_table(["Chapter", "Run time", "Mode", "Executed", "Outputs from", "Status"], rows,
                       [30, 14, 14, 14, 16, 12])]
         out.append(nodes.paragraph(text=f"Total: {_seconds(total)} of execution for the {n} pages with code, "

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -34,9 +37,25 @@ def load_1min() -> float:
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else float("nan")
 
 
+def commit() -> str:
+    """The repository's commit (with "+changes" when the work tree differs from it), or "unknown"."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def machine_info(**versions) -> dict:
-    """Date, machine, CPU, usable cores, load and the Python version, plus the given ``versions``."""
+    """Provenance: the command, commit, date, machine, CPU, usable cores, load and Python version,
+    plus the given ``versions``."""
     return {
+        "command": " ".join(["python", *map(shlex.quote, sys.argv)]),
+        "commit": commit(),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.system()} {platform.machine()}",
         "cpu": cpu_name(), "cores": usable_cores(), "load_1min_at_start": load_1min(),

@@ -208,6 +208,7 @@ class TrainingHistory:
 
     @property
     def frame(self) -> pd.DataFrame:
+        """The recorded rows as a DataFrame, one row per evaluation."""
         return pd.DataFrame(self.rows)
 
 

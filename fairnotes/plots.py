@@ -94,6 +94,7 @@ MODEL_COLORS = {
     "FairGP*": TOL_MUTED["wine"],            # dark purple
     "SVM": "#888888",
     "logistic regression": OKABE_ITO["black"],
+    "target-label network": TOL_MUTED["olive"],  # a network trained through target labels (Part III)
 }
 _MODEL_ALIASES = {
     '"unfair"': "unfair", "network": "unfair", "unmitigated": "unfair", '"unfair" (unmitigated)': "unfair",
@@ -104,7 +105,7 @@ _MODEL_ALIASES = {
 }
 #: One marker per model (a model and its starred variant share a hue and differ in marker).
 MODEL_MARKERS = {"unfair": "o", "fair": "s", "GP": "o", "GP*": "D", "FairGP": "s", "FairGP*": "^",
-                 "SVM": "v", "logistic regression": "P"}
+                 "SVM": "v", "logistic regression": "P", "target-label network": "X"}
 
 #: The sensitivity measures and their variants.
 MEASURE_COLORS = {
@@ -151,8 +152,8 @@ def color(name) -> str:
     A quoted '"unfair"' or '"fair"' is the model; the colours of the paper's *labels* of a
     prediction are :data:`LABEL_COLORS` (pass it as ``palette``).
 
-    Raises ``KeyError`` for a name the book has no colour for. See the chapter *The data and group
-    fairness*.
+    Raises ``KeyError`` for a name the book has no colour for. See the chapter
+    :doc:`/book/data`.
     """
     if isinstance(name, (bool, np.bool_)):
         raise KeyError(f"no book colour for {name!r}")
@@ -212,8 +213,8 @@ def panel_grid(n: int, ncols: int | None = None, height: float = 2.7, width: flo
                sharex: bool = False, sharey: bool = False):
     """A figure with ``n`` panels, at most :data:`MAX_COLUMNS` side by side; unused cells are removed.
 
-    Returns ``(fig, axes)`` with ``axes`` a flat list of ``n`` axes. See the chapter *Prediction
-    sensitivity*.
+    Returns ``(fig, axes)`` with ``axes`` a flat list of ``n`` axes. See the chapter
+    :doc:`/book/sensitivity`.
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -332,11 +333,21 @@ def place_labels(ax, x, y, texts, fontsize: float | None = None, colors=None, pa
 # the figures the book draws again and again
 
 def _as_palette(names, pal):
-    if pal is None:
-        try:
-            return palette(names)
-        except KeyError:
-            return dict(zip(names, PALETTE * (len(names) // len(PALETTE) + 1)))
+    if pal is None:               # fixed colours; a name the book has none for gets an unused one, with a warning
+        out, unknown = {}, []
+        for n in names:
+            try:
+                out[n] = color(n)
+            except KeyError:
+                unknown.append(n)
+        if unknown:
+            import warnings
+
+            warnings.warn(f"fairnotes.plots has no fixed colour for {unknown}: add them to its colour tables",
+                          stacklevel=3)
+            spare = [c for c in PALETTE if c not in out.values()] or PALETTE
+            out.update({n: spare[i % len(spare)] for i, n in enumerate(unknown)})
+        return {n: out[n] for n in names}
     missing = [n for n in names if n not in pal]
     if missing:
         raise ValueError(f"the palette has no colour for {missing}")
@@ -437,8 +448,8 @@ def roc_curves(curves: pd.DataFrame, hue: str, panel: str | None = None, *, hue_
     The AUC is the trapezoid area of the curve unless ``aucs`` gives it, keyed by ``(panel, hue)``
     (or ``hue`` without panels). The colours are explained once, above the panels; each panel's
     AUCs are its own legend, in the lower right corner, below the diagonal, where a ROC curve
-    better than chance leaves room. Returns the figure. See the chapter *Auditing
-    individual predictions*.
+    better than chance leaves room. Returns the figure. See the chapter
+    :doc:`/book/audit`.
     """
     _check_columns(curves, ["fpr", "tpr", hue, panel])
     if len(curves) == 0:

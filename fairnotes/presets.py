@@ -19,7 +19,7 @@ functions that train models.
 The auditability paper (Ngong, Maughan & Near, 2021)
 -----------------------------------------------------
 :data:`AUDITABILITY_SPLIT`, :func:`auditability_split`, :data:`PAPER_LR`, :data:`DEFAULT_SIGMA`,
-:data:`N_SAMPLES_PAPER`, :func:`unmitigated_epochs`, :func:`unmitigated_model`,
+:data:`SMOOTH_N_SAMPLES`, :func:`unmitigated_epochs`, :func:`unmitigated_model`,
 :data:`RECIPE_LAMBDAS`, :data:`CNN_LAMBDA_FACTOR`, :func:`pivot_settings`, :func:`book_models`.
 See the chapters :doc:`/book/sensitivity` and :doc:`/book/adversarial`.
 
@@ -27,6 +27,11 @@ The FairGP paper (Kehrenberg, Chen & Quadrianto)
 -------------------------------------------------
 :data:`FAIRGP_SPLIT`, :func:`fairgp_split`, :data:`FAIRGP_FIT`, :func:`fairgp_settings`,
 :func:`fit_fairgp`. See the chapter :doc:`/book/fairgp_parity`.
+
+Target labels for every model (Kehrenberg, Chen & Quadrianto, 2020)
+--------------------------------------------------------------------
+:data:`TARGET_ARCHITECTURES`, :func:`target_label_settings`, :func:`target_label_model`.
+See the chapter :doc:`/book/target_nets`.
 """
 
 from __future__ import annotations
@@ -41,10 +46,11 @@ from fairnotes import data as _data
 from fairnotes import runtime
 
 __all__ = [
-    "DEFAULT_SIGMA", "N_SAMPLES_PAPER", "PAPER_LR", "AUDITABILITY_SPLIT", "auditability_split",
+    "DEFAULT_SIGMA", "SMOOTH_N_SAMPLES", "PAPER_LR", "AUDITABILITY_SPLIT", "auditability_split",
     "unmitigated_epochs", "unmitigated_model", "RECIPE_LAMBDAS", "CNN_LAMBDA_FACTOR",
     "pivot_settings", "BookModels", "book_models",
     "FAIRGP_SPLIT", "fairgp_split", "FAIRGP_FIT", "fairgp_settings", "fit_fairgp",
+    "TARGET_ARCHITECTURES", "target_label_settings", "target_label_model",
 ]
 
 # --------------------------------------------------------------------------- the auditability paper
@@ -53,8 +59,9 @@ __all__ = [
 #: none; the chapter :doc:`/book/smooth_sensitivity` explains the choice and sweeps it).
 DEFAULT_SIGMA = 0.1
 
-#: Noise draws per person of smooth prediction sensitivity in the paper.
-N_SAMPLES_PAPER = 50
+#: Noise draws per person of smooth prediction sensitivity. The paper states none; 50 is the number
+#: SmoothGrad's authors (Smilkov et al., 2017) used.
+SMOOTH_N_SAMPLES = 50
 
 #: Adam's learning rate in the paper (0.001, on binary cross-entropy).
 PAPER_LR = 1e-3
@@ -317,3 +324,90 @@ def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, se
                         **fairgp_settings(**settings))
     return clf.fit(sp.X_train, sp.y_train, sp.s_train,
                    eval_set=(sp.X_test, sp.y_test, sp.s_test) if eval_every else None, eval_every=eval_every)
+
+
+# --------------------------------------------------------------------------- target labels for every model
+
+#: The models the chapter :doc:`/book/target_nets` trains through target labels: logistic
+#: regression and the auditability paper's two networks (:func:`fairnotes.models.make_model`).
+TARGET_ARCHITECTURES = ("logistic", "linear", "cnn")
+
+
+def target_label_settings(dataset: str, architecture: str) -> dict:
+    """Training settings of a model trained through target labels (or its BCE baseline).
+
+    Keys: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``seed`` (of
+    :func:`fairnotes.models.train` and :func:`fairnotes.models.make_model`), ``train_rows`` (the
+    first rows of the shuffled training part, ``None``: all) and ``test_history`` (evaluate the
+    test part after every epoch, for the history). The paper's two networks take the settings of
+    the book's unmitigated model (:func:`unmitigated_epochs`, mini-batches of 64, Adam at
+    :data:`PAPER_LR`, seed 0, the test part evaluated), so that a network trained through target
+    labels differs from the unmitigated one in its loss only, and the BCE baseline *is* the
+    unmitigated model (the same cache entry). The exception is the Adult CNN, which costs minutes
+    per run on all 24,752 rows: it trains on the first 2,000 rows without the per-epoch test
+    evaluation in the default build (1,000 in fast mode; every row, evaluated, with
+    ``FAIRNOTES_PAPER_SIZE=1``). Logistic regression, a convex problem with 95 weights at most:
+    10 epochs (2 in fast mode) of mini-batches of 256 at learning rate 0.01.
+    See the chapter :doc:`/book/target_nets`.
+    """
+    if dataset not in _AUDITABILITY_DATA:
+        raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
+    if architecture not in TARGET_ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {list(TARGET_ARCHITECTURES)}, got {architecture!r}")
+    s = dict(batch_size=64, lr=PAPER_LR, weight_decay=0.0, seed=0, train_rows=None, test_history=True)
+    if architecture == "logistic":
+        s.update(epochs=runtime.scale(default=10, fast=2), batch_size=256, lr=1e-2)
+    else:
+        s["epochs"] = unmitigated_epochs(dataset, architecture)
+        s["train_rows"] = unmitigated_train_rows(dataset, architecture)
+    if (dataset, architecture) == ("adult", "cnn"):
+        s["train_rows"] = runtime.paper_scale(default=2000, fast=1000, paper=None)
+        s["test_history"] = runtime.is_paper_size() and not runtime.is_fast()
+    return s
+
+
+def target_label_model(
+    dataset: str,
+    architecture: str,
+    parameters=None,
+    *,
+    s_as_input: bool = True,
+    attribute: str = "race",
+    progress: bool | None = None,
+    desc: str | None = None,
+    cache: bool | None = None,
+    **overrides,
+):
+    """Split as the auditability paper did and train one model through target labels (or with BCE).
+
+    ``parameters`` (``P[s, ybar] = P(y = 1 | ybar, s)``, e.g.
+    :func:`fairnotes.target_labels.parity_parameters` of ``split.base_rates()``) trains through
+    :class:`fairnotes.models.TargetLabelLoss` with ``s`` the 0/1 ``attribute``; ``None`` trains
+    with binary cross-entropy. ``s_as_input=True`` keeps ``attribute`` among the features (the
+    "*" variant, as FairGP*, and the inputs of the book's unmitigated and pivot networks);
+    ``False`` drops its column, so that only the loss reads ``s`` (the other protected attribute
+    stays a feature). The test people are the same either way. Settings:
+    :func:`target_label_settings`, with keyword ``overrides``. Returns ``(model, history, split)``.
+    See the chapter :doc:`/book/target_nets`.
+    """
+    from fairnotes import _torch, models
+
+    st = target_label_settings(dataset, architecture)
+    unknown = sorted(set(overrides) - set(st))
+    if unknown:
+        raise ValueError(f"unknown settings {unknown}; the settings are {sorted(st)}")
+    st.update(overrides)
+    sp = auditability_split(dataset, attribute, seed=0, include_protected=bool(s_as_input))
+    n = len(sp.X_train) if st["train_rows"] is None else int(st["train_rows"])
+    model = models.make_model(architecture, sp.n_features, seed=st["seed"])
+    kw = dict(epochs=st["epochs"], batch_size=st["batch_size"], lr=st["lr"], weight_decay=st["weight_decay"],
+              seed=st["seed"], progress=progress, cache=cache, desc=desc or f"{architecture} on {dataset}")
+    if st["test_history"]:
+        kw.update(X_test=sp.X_test, y_test=sp.y_test)
+    if parameters is not None:
+        kw.update(s_train=sp.s_train[:n], loss=models.TargetLabelLoss(parameters))
+        if st["test_history"]:
+            kw["s_test"] = sp.s_test
+    with _torch.num_threads(None if architecture == "cnn" else 1):
+        model, history = models.train(model, sp.X_train[:n], sp.y_train[:n], **kw)
+    return model, history, sp

@@ -36,17 +36,16 @@ and its gradient). For the smooth version a chunk counts every perturbed copy, s
 
 from __future__ import annotations
 
-import math
 import weakref
 from contextlib import contextmanager
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
 from torch import nn
 
 from fairnotes._torch import as_features, eval_mode
-from fairnotes._validation import column_indices, positive_int, positive_number, one_of
+from fairnotes._validation import column_indices, nonnegative_number, one_of, positive_int, positive_number
 from fairnotes.presets import DEFAULT_SIGMA
 
 __all__ = [
@@ -173,6 +172,14 @@ def _prepare(model, X, s_column):
     return x, cols
 
 
+def _noise_settings(n_samples, sigma, reduce, seed) -> tuple[int, torch.Generator | None]:
+    """The smooth measures' settings, checked: the number of draws and the noise generator."""
+    n_samples = positive_int("n_samples", n_samples)
+    nonnegative_number("sigma", sigma)
+    one_of("reduce", reduce, ("max", "mean", "none"))
+    return n_samples, _generator(seed)
+
+
 def _generator(seed) -> torch.Generator | None:
     """A CPU generator for an integer seed; a generator or ``None`` as given."""
     if isinstance(seed, Integral) and not isinstance(seed, bool):
@@ -277,7 +284,7 @@ def smooth_prediction_sensitivity(
         As in :func:`prediction_sensitivity`; here a chunk counts perturbed copies, so it holds
         ``chunk_size // n_samples`` original rows (at least one).
     n_samples
-        Number of perturbations per row (the paper: 50).
+        Number of perturbations per row (the paper states none; SmoothGrad used 50).
     sigma
         Standard deviation of the noise, in the units of ``X``. The default 0.1 is a tenth of a
         standard deviation for the standardized columns of :func:`fairnotes.data.split` (e.g.
@@ -311,11 +318,7 @@ def smooth_prediction_sensitivity(
     """
     x, cols = _prepare(model, X, s_column)
     _check_block(block)
-    n_samples = positive_int("n_samples", n_samples)
-    if isinstance(sigma, bool) or not isinstance(sigma, Real) or not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    one_of("reduce", reduce, ("max", "mean", "none"))
-    generator = _generator(seed)
+    n_samples, generator = _noise_settings(n_samples, sigma, reduce, seed)
     n, d = x.shape
     noise_device = generator.device if generator is not None else x.device
     keep = None
@@ -425,11 +428,7 @@ def smooth_proxy_sensitivity(model: nn.Module, X, X_cf, n_samples: int = 50, sig
     See the chapter :doc:`/book/proxies`.
     """
     x, direction = _directions(model, X, X_cf)
-    n_samples = positive_int("n_samples", n_samples)
-    if isinstance(sigma, bool) or not isinstance(sigma, Real) or not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    one_of("reduce", reduce, ("max", "mean", "none"))
-    generator = _generator(seed)
+    n_samples, generator = _noise_settings(n_samples, sigma, reduce, seed)
     n, d = x.shape
     noise_device = generator.device if generator is not None else x.device
     out = torch.empty((n, n_samples) if reduce == "none" else (n,), dtype=x.dtype, device=x.device)

@@ -3,7 +3,8 @@
 The build runs every chapter again (in fast mode, as the rest of the suite) with
 ``jupyter-book build -W -n --keep-going``: any warning (a broken reference, a missing citation,
 an unknown glossary term, a cell error) fails it. The browser test opens the built pages in
-headless Chromium and checks what a reader sees.
+headless Chromium and checks what a reader sees; it also saves a full-page screenshot of every page
+at 1,400 and 420 px in ``_build/screenshots/<page>-<width>.png`` for a reviewer to look at.
 """
 
 from __future__ import annotations

@@ -208,3 +208,12 @@ def test_import_fairnotes_does_not_load_plots():
     code = "import sys, fairnotes; print('fairnotes.plots' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_unknown_names_keep_the_others_fixed():
+    t = pd.DataFrame({"x": [0.1, 0.5], "y": [0.8, 0.7], "model": ["GP", "a model without a colour"]})
+    with pytest.warns(UserWarning, match="no fixed colour"):
+        fig = plots.tradeoff(t, "x", "y", hue="model")
+    colours = [mcolors.to_hex(c.get_facecolor()[0]) for c in fig.axes[0].collections]
+    assert colours[0] == plots.MODEL_COLORS["GP"].lower()
+    assert colours[1] != colours[0]

@@ -80,6 +80,27 @@ def test_glue_cells_are_hidden(path):
                      "(or move the glue lines into a hidden cell after the cell that teaches)")
 
 
+def _has_no_output(source: str) -> bool:
+    """A cell that ends in glue calls (or a loop or branch of them) and never prints or plots."""
+    code = [l for l in source.splitlines() if l.strip() and not l.strip().startswith("#")]
+    top = [l for l in code if not l.startswith((" ", "\t", ")", "]", "}"))]
+    if not top:
+        return True
+    ends_in_glue = top[-1].startswith(("glue(", "for ", "if ", "else:")) or code[-1].rstrip().endswith("display=False)")
+    shows = re.search(r"\bplt\.|\bprint\(|\bdisplay\((?!=)|\.plot\(|sns\.", source)
+    return bool(ends_in_glue and not shows)
+
+
+@pytest.mark.parametrize("path", notebook_chapters(), ids=lambda p: p.stem)
+def test_glue_only_cells_are_removed(path):
+    """A glue-only cell has nothing to show: collapsing its input (hide-input) still leaves an empty
+    "Show code cell source" toggle on the page, so it is removed (remove-cell) or fully hidden."""
+    bad = [line for line, tags, source in _code_cells(path.read_text())
+           if re.search(r"\bglue\(", source) and _has_no_output(source)
+           and not tags & {"remove-cell", "remove-input", "hide-cell"}]
+    assert not bad, f"{path.name}: glue-only cells shown as an empty toggle at lines {bad}; tag them remove-cell"
+
+
 @pytest.mark.parametrize("path", _pages(), ids=lambda p: p.stem)
 def test_no_typed_exercise_numbers(path):
     """Exercises are numbered across the book, so the text refers to them with {ref}`label`."""
