@@ -411,7 +411,7 @@ def proxy_sensitivity(model: nn.Module, X, X_cf, *, signed: bool = False, chunk_
         step = _rows_per_pass(model, x, chunk_size, max_memory_mb)
         for start in range(0, x.shape[0], step):
             g = _input_grad(model, x[start:start + step])
-            v = (g * direction[start:start + step]).sum(dim=1)
+            v = torch.linalg.vecdot(g, direction[start:start + step])
             parts.append(v if signed else v.abs())
     out = parts[0] if len(parts) == 1 else torch.cat(parts)
     return out.detach().cpu().numpy()
