@@ -6,19 +6,23 @@ repository; and the notebook it copies (``_build/jupyter_execute/<page>.ipynb``,
 executed) still holds MyST roles and directives that Jupyter and Colab show as literal markup. This
 extension:
 
-* sets ``ipynb_source`` for every executed notebook page, before the theme builds its buttons;
-* after the theme, writes ``_sources/<page>.ipynb`` converted by ``tools/notebook_text.py``, with
-  the glued values of the build filled in: the teacher notebook (solutions included, collapsed)
-  or, in the student edition (sphinx-exercise's ``hide_solutions``), the student notebook;
-* when the book has a repository (``repository.url``), starts each notebook with the hidden cell
-  that installs fairnotes in Colab, makes the launch buttons open that ``.ipynb`` (the theme would
-  link the ``.md`` source, which Colab cannot open), and writes ``binder/requirements.txt`` and
-  ``binder/runtime.txt`` into the built site, so that Binder, started from the branch the site is
-  published on, installs the book's environment and fairnotes from the repository.
+* before the theme builds its buttons, converts every executed notebook page with
+  ``tools/notebook_text.py``, the glued values of the build filled in: the teacher notebook
+  (solutions included, collapsed) or, in the student edition (sphinx-exercise's
+  ``hide_solutions``), the student notebook; and sets ``ipynb_source`` (a page that cannot be
+  converted gets a warning and no download);
+* after the theme, writes it to ``_sources/<page>.ipynb``;
+* makes the launch buttons (when configured) open that ``.ipynb``: the theme would link the
+  ``.md`` source, which Colab cannot open;
+* when the book is published from a repository (the sphinx config value
+  ``fairnotes_repository_url``), starts each notebook with the hidden cell that installs fairnotes
+  from it in Colab, and writes ``binder/requirements.txt`` and ``binder/runtime.txt`` into the
+  built site, so that Binder, started from the branch the site is published on, installs the
+  book's environment and fairnotes from the repository.
 
 ``html.baseurl`` (the published book's address) makes glossary terms and cross-references links.
-The sphinx config value ``fairnotes_install_ref`` (a commit, set by ``tools/publish_config.py``)
-pins the version the Colab cell and Binder install.
+``tools/publish_config.py`` sets ``fairnotes_repository_url`` and ``fairnotes_install_ref`` (the
+commit the Colab cell and Binder install).
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ import json
 import sys
 from pathlib import Path
 
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 
 
@@ -43,13 +50,11 @@ def _executed(app, pagename) -> Path:
 
 
 def _repo_url(app) -> str | None:
-    return (app.config.html_theme_options or {}).get("repository_url") or None
+    """The repository the published book installs fairnotes from (set by tools/publish_config.py).
 
-
-def _set_source(app, pagename, templatename, context, doctree):
-    """Before the theme's buttons: the page has a downloadable notebook."""
-    if app.builder.format == "html" and _executed(app, pagename).exists():
-        context["ipynb_source"] = f"{pagename}.ipynb"
+    Not the theme's ``repository_url``: Jupyter Book fills that with its own repository by default.
+    """
+    return app.config.fairnotes_repository_url or None
 
 
 def _runtimes(app) -> dict[str, str]:
@@ -64,8 +69,33 @@ def _runtimes(app) -> dict[str, str]:
     return out
 
 
-def _write_notebook(app, pagename, templatename, context, doctree):
-    """After the theme (which copies the raw executed notebook when launch buttons are on)."""
+def _with_cached_outputs(app, nb):
+    """The notebook with the outputs jupyter-cache holds for it.
+
+    myst-nb writes a page whose outputs came from the cache to ``jupyter_execute/`` without them
+    (it saves the notebook it read, not the one merged with the cache); they are merged here, as
+    myst-nb merges them for the page. Glued values stay out of the cells, as in an executed page
+    (they are in ``<page>.glue.json``).
+    """
+    from jupyter_cache import get_cache
+
+    try:
+        _, nb = get_cache(app.env.mystnb_config.execution_cache_path).merge_match_into_notebook(nb)
+    except KeyError:  # not in the cache: the page was not executed
+        return nb
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not o.get("metadata", {}).get("scrapbook", {}).get("mime_prefix")]
+    return nb
+
+
+def _convert(app, pagename, templatename, context, doctree):
+    """Before the theme's buttons: convert the page's executed notebook and offer it for download.
+
+    A page whose notebook cannot be converted (a MyST construct ``tools/notebook_text.py`` does not
+    know) gets a warning, which fails the strict build, and no download.
+    """
     executed = _executed(app, pagename)
     if app.builder.format != "html" or not executed.exists():
         return
@@ -76,15 +106,35 @@ def _write_notebook(app, pagename, templatename, context, doctree):
         app.fairnotes_book_index = nt.BookIndex.from_toc(Path(app.srcdir))
     glue_file = executed.with_suffix(".glue.json")
     glue = json.loads(glue_file.read_text()) if glue_file.exists() else {}
-    nb = nt.convert_notebook(
-        nbformat.read(executed, as_version=4), pagename, app.fairnotes_book_index,
-        student=bool(getattr(app.config, "hide_solutions", False)), glue=glue,
-        book_url=app.config.html_baseurl or None, repo_url=_repo_url(app),
-        repo_ref=app.config.fairnotes_install_ref or None, runtimes=_runtimes(app))
+    nb = nbformat.read(executed, as_version=4)
+    if app.env.mystnb_config.execution_mode == "cache" and not any(
+            c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+        nb = _with_cached_outputs(app, nb)
+    try:
+        nb = nt.convert_notebook(
+            nb, pagename, app.fairnotes_book_index,
+            student=bool(getattr(app.config, "hide_solutions", False)), glue=glue,
+            book_url=app.config.html_baseurl or None, repo_url=_repo_url(app),
+            repo_ref=app.config.fairnotes_install_ref or None, runtimes=_runtimes(app))
+    except nt.MystConversionError as exc:
+        LOGGER.warning(f"no notebook download for this page: {exc}", location=pagename,
+                       type="fairnotes", subtype="notebook")
+        return
+    app.fairnotes_notebooks = getattr(app, "fairnotes_notebooks", {})
+    app.fairnotes_notebooks[pagename] = nb
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def _write_notebook(app, pagename, templatename, context, doctree):
+    """After the theme, which copies the raw executed notebook there when launch buttons are on."""
+    nb = getattr(app, "fairnotes_notebooks", {}).pop(pagename, None)
+    if nb is None:
+        return
+    import nbformat
+
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
-    context["ipynb_source"] = f"{pagename}.ipynb"
     # the theme links the page's source (.md); the notebook beside it in _sources is what opens
     suffix = Path(app.env.doc2path(pagename)).suffix
     for group in context.get("header_buttons", []):
@@ -122,8 +172,9 @@ def _write_binder(app, exception):
 
 
 def setup(app):
+    app.add_config_value("fairnotes_repository_url", "", "html")
     app.add_config_value("fairnotes_install_ref", "", "html")
-    app.connect("html-page-context", _set_source, priority=400)
+    app.connect("html-page-context", _convert, priority=400)
     app.connect("html-page-context", _write_notebook, priority=502)  # the theme's buttons are at 501
     app.connect("build-finished", _write_binder)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -54,3 +54,14 @@ def jupyter_book(*args: str) -> subprocess.CompletedProcess:
         pytest.fail("jupyter-book " + " ".join(args) + " failed:\n" + "\n".join(
             (run.stdout + run.stderr).splitlines()[-40:]))
     return run
+
+
+def assert_chapters_executed(built: Path) -> None:
+    """Fail, naming the chapters, if a chapter's execution failed in a build (``reports/*.err.log``).
+
+    The book build itself only warns; a failed chapter would then show no outputs and no values.
+    """
+    logs = sorted((built / "reports").rglob("*.err.log")) if (built / "reports").exists() else []
+    if logs:
+        pytest.fail("chapters failed to execute in the build:\n" + "\n\n".join(
+            f"{log.relative_to(built)}:\n" + "\n".join(log.read_text().splitlines()[-15:]) for log in logs))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import book_builds
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -29,9 +30,13 @@ def built_book(tmp_path_factory):
     if "FAIRNOTES_CHAPTERS" in os.environ:
         pytest.skip("a subset of chapters was asked for; the book build needs them all")
     out = tmp_path_factory.mktemp("book")
+    # the book's own configuration, with the execution cache that the session's other builds
+    # (publishing, PDF) share: the chapters are executed once, by the first build
+    config = book_builds.with_shared_cache(book_builds.book_config(out / "_config.yml"),
+                                           book_builds.shared_cache(tmp_path_factory), out / "_config.yml")
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going",
-           "--path-output", str(out)]
+           "--config", str(config), "--path-output", str(out)]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     log = run.stdout + run.stderr
     # Sphinx's own warnings name a file: "<path>:<line>: WARNING: ..." (kernels' and TensorFlow's

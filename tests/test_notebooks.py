@@ -165,3 +165,10 @@ def test_every_chapter_converts_without_myst_left(path, index):
     leaked = [c for c in _solution_code(path) if c in student_code]
     assert not leaked, f"{path.name}: the student notebook keeps solution code: {leaked[:2]}"
     assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+
+
+def test_leftover_myst_finds_roles_directives_and_targets():
+    nb = _nb(md("(a-label)=\n# T\n\n{term}`x` and `{term}` in code\n\n:::{note}\nx\n:::"),
+             md("```python\n{glue}`not a role in a code block`\n```"))
+    found = nt.leftover_myst(nb)
+    assert sorted(found) == ["cell 0: directive {note}", "cell 0: role {term}`", "cell 0: target (a-label)="]

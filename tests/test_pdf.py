@@ -43,6 +43,7 @@ def pdf_text(tmp_path_factory):
     book_builds.with_shared_cache(book_builds.book_config(config_path),
                                   book_builds.shared_cache(tmp_path_factory), config_path)
     pdf = book.build_pdf(out, config_path)
+    book_builds.assert_chapters_executed(out / "_build" / "singlehtml")
     assert pdf == out / "_build" / "pdf" / book.PDF_NAME
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout

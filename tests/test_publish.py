@@ -69,6 +69,7 @@ def test_publish_config_derives_everything_from_the_repository_url(tmp_path):
     assert set(config["launch_buttons"]) >= {"colab_url", "binderhub_url", "notebook_interface"}
     assert config["html"]["baseurl"] == "https://example-org.github.io/fairnotes-demo/"
     assert config["sphinx"]["config"]["fairnotes_install_ref"] == REF
+    assert config["sphinx"]["config"]["fairnotes_repository_url"] == REPO
     for path in config["sphinx"]["local_extensions"].values():
         assert (out.parent / path / "notebook_download.py").exists()
     assert "repository" not in yaml.safe_load((ROOT / "_config.yml").read_text()) or not \
@@ -96,6 +97,7 @@ def published(tmp_path_factory):
     config = publish_config.publish_config((ROOT / "_config.yml").read_text(), REPO, REF, config_path)
     book_builds.with_shared_cache(config, book_builds.shared_cache(tmp_path_factory), config_path)
     book_builds.jupyter_book("build", str(ROOT), "--config", str(config_path), "--path-output", str(out))
+    book_builds.assert_chapters_executed(out / "_build" / "html")
     return out / "_build" / "html"
 
 
@@ -123,7 +125,7 @@ def test_every_launch_button_opens_a_converted_notebook_of_the_published_site(pu
         assert not notebook_text.leftover_myst(nb), f"{path}: {notebook_text.leftover_myst(nb)[:5]}"
         assert nb.metadata["fairnotes"] == {"page": str(page), "edition": "teacher", "executed": True}
         assert f"git+{REPO}@{REF}" in nb.cells[0].source and "google.colab" in nb.cells[0].source
-        assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+        assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path} has no outputs"
         # links into the published book land on a page and an anchor that exist
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         for target, anchor in re.findall(re.escape(book_url) + r"([^)#\s]+)#([^)\s]+)\)", text):

@@ -25,9 +25,18 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from toc import ROOT, notebook_chapters  # noqa: E402
+from toc import ROOT, notebook_chapters, toc_files  # noqa: E402
 
 PDF_NAME = "fairnotes.pdf"
+# On paper nothing scrolls: long code lines wrap, wide outputs and tables shrink to the page.
+PRINT_CSS = """<style>@media print {
+  pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+  div.highlight, div.cell_output, div.output, .table-wrapper, .pst-scrollable-table-container {
+    overflow: visible !important; }
+  table { font-size: 0.8em; }
+  img { max-width: 100% !important; height: auto !important; }
+}</style>
+"""
 
 
 def jupyter_book() -> str:
@@ -106,20 +115,26 @@ def build_pdf(path_output: Path = ROOT, config: Path | None = None, budget_ms: i
         cmd += ["--config", str(config)]
     if subprocess.call(cmd) != 0:
         raise RuntimeError("the single-page HTML build failed; see the messages above")
-    html = Path(path_output) / "_build" / "singlehtml" / "index.html"
-    if not html.exists():
-        raise FileNotFoundError(f"the single-page build wrote no {html}")
+    # the single page is the root page with every other page in it; Sphinx writes it under the
+    # root page's name (book/intro.html) but with links relative to the build's top folder, so it
+    # is printed from a copy there
+    single = Path(path_output) / "_build" / "singlehtml"
+    page = single / (toc_files()[0].removesuffix(".md") + ".html")
+    if not page.exists():
+        raise FileNotFoundError(f"the single-page build wrote no {page}")
+    html = single / "fairnotes-print.html"
+    html.write_text(page.read_text().replace("</head>", PRINT_CSS + "</head>", 1))
     pdf = Path(path_output) / "_build" / "pdf" / PDF_NAME
     pdf.parent.mkdir(parents=True, exist_ok=True)
     pdf.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as profile:  # a throw-away profile: no state from other runs
-        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-                        "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
-                        "--run-all-compositor-stages-before-draw", f"--virtual-time-budget={budget_ms}",
-                        "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri()],
-                       check=True, capture_output=True, timeout=900)
-    if not pdf.exists() or pdf.stat().st_size == 0:
-        raise RuntimeError(f"Chromium did not write {pdf}")
+        run = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                              "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
+                              "--run-all-compositor-stages-before-draw", f"--virtual-time-budget={budget_ms}",
+                              "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri()],
+                             capture_output=True, text=True, timeout=900)
+    if run.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"Chromium did not print {html} to {pdf}:\n" + "\n".join(run.stderr.splitlines()[-20:]))
     return pdf
 
 

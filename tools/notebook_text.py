@@ -56,8 +56,10 @@ _TITLED = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
 _EQ_LABEL = re.compile(r"\$\$\s*\((?P<label>[^()\s]+)\)\s*$")
 _GLUE_CALL = re.compile(r"""\bglue\(\s*(?P<f>[fF]?)(?P<q>["'])(?P<name>.*?)(?P=q)""")
 
-#: the part of an exercise's or solution's machinery that marks where a gated solution starts or
-#: ends inside converted text (private-use characters, never in a chapter)
+# Markers left in converted text and resolved once the whole notebook is converted (private-use
+# characters, never in a chapter): where a gated solution starts (with its title) and ends, which
+# _gate turns into <details> or removes; and a glued value of an unexecuted notebook, which
+# _resolve_glue_pointers turns into a pointer at the code cell that computes it.
 _SOL_START, _SOL_END = "\ue000SOLUTION-START\ue001", "\ue000SOLUTION-END\ue001"
 _GLUE_MARK = re.compile("\ue002(?P<name>[^\ue003]+)\ue003")
 
@@ -210,7 +212,7 @@ class BookIndex:
                     eq = _EQ_LABEL.search(line)
                     if eq:
                         equations += 1
-                        self.labels[eq.group("label")] = Reference(doc, eq.group("label"), f"({equations})")
+                        self.labels[eq.group("label")] = Reference(doc, "equation-" + eq.group("label"), f"({equations})")
                     target, heading = _TARGET.match(line), _HEADING.match(line)
                     if target:
                         pending = target.group("label")
@@ -234,7 +236,7 @@ class BookIndex:
                     self.status_doc = doc
                 elif name == "math" and options.get("label"):
                     equations += 1
-                    self.labels[options["label"]] = Reference(doc, options["label"], f"({equations})")
+                    self.labels[options["label"]] = Reference(doc, "equation-" + options["label"], f"({equations})")
                 elif name == "glossary":
                     self.glossary_doc = doc
                     self.terms.update(l.strip() for l in content if l.strip() and not l[0].isspace())
@@ -384,7 +386,9 @@ def _glue_text(ctx: _Context, name: str, body: str) -> str:
         raise MystConversionError(f"{ctx.where()}the executed notebook glues no value named {key!r}")
     data = ctx.glue[key].get("data", {})
     if name == "glue:md":
-        return data.get("text/markdown", "")
+        if "text/markdown" not in data:
+            raise MystConversionError(f"{ctx.where()}the glued value {key!r} has no text/markdown form")
+        return "".join(data["text/markdown"])
     if name != "glue:text":
         for mime in ("image/png", "image/jpeg"):
             if mime in data:
@@ -446,24 +450,37 @@ def _role(ctx: _Context, name: str, body: str) -> str:
                               "(add it to tools/notebook_text.py)")
 
 
-def _inline(ctx: _Context, text: str) -> str:
-    """Replace every role in a run of markdown text; inline code spans stay as written."""
-    out, pos = [], 0
+def _tokens(text: str):
+    """The roles and the rest of a run of markdown text, in order: ("role", match) or ("text", str).
+
+    Inline code spans are text: a role written inside backticks is shown, not interpreted.
+    """
+    pos = 0
     while True:
         m = _INLINE.search(text, pos)
         if not m:
-            out.append(text[pos:])
-            return "".join(out)
-        out.append(text[pos:m.start()])
+            yield "text", text[pos:]
+            return
         if m.group("code"):
-            ticks = m.group("code")
-            close = re.compile(r"(?<!`)" + ticks + r"(?!`)").search(text, m.end())
+            close = re.compile(r"(?<!`)" + m.group("code") + r"(?!`)").search(text, m.end())
             end = close.end() if close else m.end()
-            out.append(text[m.start():end])
-            pos = end
+            yield "text", text[pos:end]
         else:
-            out.append(_role(ctx, m.group("name"), m.group("body")))
-            pos = m.end()
+            yield "text", text[pos:m.start()]
+            yield "role", m
+            end = m.end()
+        pos = end
+
+
+def _roles(text: str) -> list[str]:
+    """The names of the roles in a run of markdown text."""
+    return [m.group("name") for kind, m in _tokens(text) if kind == "role"]
+
+
+def _inline(ctx: _Context, text: str) -> str:
+    """Replace every role in a run of markdown text; inline code spans stay as written."""
+    return "".join(_role(ctx, tok.group("name"), tok.group("body")) if kind == "role" else tok
+                   for kind, tok in _tokens(text))
 
 
 def _text_lines(ctx: _Context, lines: list[str]) -> list[str]:
@@ -483,7 +500,7 @@ def _text_lines(ctx: _Context, lines: list[str]) -> list[str]:
         if eq:
             label = eq.group("label")
             number = ctx.index.labels[label].title.strip("()")
-            out += [line[:eq.start()] + f"\\tag{{{number}}}$$", f'<a id="{label}"></a>']
+            out += [line[:eq.start()] + f"\\tag{{{number}}}$$", f'<a id="{ctx.index.labels[label].anchor}"></a>']
             continue
         out.append(line)
     return _inline(ctx, "\n".join(out)).split("\n")
@@ -545,7 +562,7 @@ def _directive(ctx: _Context, name: str, arg: str, body: list[str]) -> list[str]
         if not label:
             return ["$$", *content, "$$"]
         number = ctx.index.labels[label].title.strip("()")
-        return [f'<a id="{label}"></a>', "$$", *content, f"\\tag{{{number}}}", "$$"]
+        return [f'<a id="{ctx.index.labels[label].anchor}"></a>', "$$", *content, f"\\tag{{{number}}}", "$$"]
     if name in ("code", "code-block", "sourcecode"):
         return [f"```{arg}", *content, "```"]
     if name in ("figure", "image"):
@@ -749,7 +766,6 @@ def leftover_myst(nb) -> list[str]:
             if kind == "directive":
                 found.append(f"cell {i}: directive {{{block[0]}}}")
             elif kind == "text":
-                text = re.sub(r"(`+).+?\1", "", "\n".join(block), flags=re.S)  # inline code aside
-                found += [f"cell {i}: role {m.group(0)}" for m in re.finditer(r"\{[A-Za-z][\w.:+-]*\}`", text)]
+                found += [f"cell {i}: role {{{name}}}`" for name in _roles("\n".join(block))]
                 found += [f"cell {i}: target {l.strip()}" for l in block if _TARGET.match(l)]
     return found

@@ -15,7 +15,8 @@ The derived file is ``_config.yml`` plus:
 * ``launch_buttons``: Colab and Binder (mybinder.org), opening JupyterLab;
 * ``html.baseurl``: the book's GitHub Pages address (``https://OWNER.github.io/REPO/``), which the
   notebooks' glossary terms and cross-references link to, and the repository button;
-* ``fairnotes_install_ref``: the commit the Colab cell and Binder install fairnotes from.
+* ``fairnotes_repository_url`` and ``fairnotes_install_ref``: the repository and commit the
+  notebooks' Colab cell and Binder install fairnotes from (``_ext/notebook_download.py``).
 
 The committed ``_config.yml`` has no repository URL (sphinx-book-theme fails on an empty one).
 """
@@ -76,8 +77,10 @@ def publish_config(config_text: str, repo_url: str, ref: str | None, output: Pat
     local = sphinx.get("local_extensions") or {}
     sphinx["local_extensions"] = {
         name: os.path.relpath((ROOT / path).resolve(), output.resolve().parent) for name, path in local.items()}
+    sphinx_config = sphinx.setdefault("config", {})
+    sphinx_config["fairnotes_repository_url"] = repo_url  # _ext/notebook_download.py: Colab cell, Binder
     if ref:
-        sphinx.setdefault("config", {})["fairnotes_install_ref"] = ref
+        sphinx_config["fairnotes_install_ref"] = ref
     return config
 
 
