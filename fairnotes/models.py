@@ -25,6 +25,14 @@ Both models return probabilities in (0, 1): shape ``(n,)`` when ``n_outputs == 1
 uses them with ``BCEWithLogitsLoss``, which is the same loss as BCE on the probabilities, computed
 stably). Both accept a float tensor of shape ``(n, d)``.
 
+Logistic regression and target labels
+--------------------------------------
+:class:`LogisticRegression` (``make_model("logistic", d)``) is one linear layer and a sigmoid.
+:class:`TargetLabelLoss` trains any of the three through FairGP's target labels (Kehrenberg, Chen &
+Quadrianto, 2020): the negative log of the marginal likelihood ``sum over ybar of P(y | ybar, s)
+p(ybar | x)``; :func:`train` takes it as ``loss=`` with the protected attribute as ``s_train=``
+(and ``s_test=``), which only the loss reads. Explained in the chapter :doc:`/book/target_nets`.
+
 Training cache
 --------------
 :func:`train` can keep the trained weights and history on disk, so that several chapters that
@@ -50,10 +58,13 @@ from torch import nn
 from fairnotes import _cache, runtime
 from fairnotes._torch import as_features, as_targets, device_of, dtype_of, eval_mode
 from fairnotes._validation import positive_int, positive_number
+from fairnotes.target_labels import check_parameters
 
 __all__ = [
     "LinearNet",
     "ConvNet",
+    "LogisticRegression",
+    "TargetLabelLoss",
     "make_model",
     "train",
     "predict_proba",
@@ -107,6 +118,7 @@ class LinearNet(nn.Module):
         return out.squeeze(-1) if self.n_outputs == 1 else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The probabilities, the sigmoid of the logits."""
         return torch.sigmoid(self.logits(x))
 
 
@@ -157,14 +169,142 @@ class ConvNet(nn.Module):
         return out.squeeze(-1) if self.n_outputs == 1 else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The probabilities, the sigmoid of the logits."""
         return torch.sigmoid(self.logits(x))
 
 
-_ARCHITECTURES = {"linear": LinearNet, "cnn": ConvNet}
+class LogisticRegression(nn.Module):
+    """Logistic regression as a torch module: one linear layer ``d -> n_outputs`` and a sigmoid.
+
+    ``forward(x)`` returns probabilities of shape ``(n,)`` if ``n_outputs == 1``, else
+    ``(n, n_outputs)``; :meth:`logits` the values before the sigmoid. Trained by :func:`train`
+    like the networks (with BCE, or with :class:`TargetLabelLoss` as the FairGP paper's 2020
+    version does). See the chapter :doc:`/book/target_nets`.
+    """
+
+    def __init__(self, n_features: int, n_outputs: int = 1):
+        super().__init__()
+        positive_int("n_features", n_features)
+        positive_int("n_outputs", n_outputs)
+        self.config = {"n_features": int(n_features), "n_outputs": int(n_outputs)}
+        self.n_features = int(n_features)
+        self.n_outputs = int(n_outputs)
+        self.linear = nn.Linear(self.n_features, self.n_outputs)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The values before the sigmoid, same shape as :meth:`forward`."""
+        out = self.linear(x)
+        return out.squeeze(-1) if self.n_outputs == 1 else out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The probabilities, the sigmoid of the logits."""
+        return torch.sigmoid(self.logits(x))
+
+
+_ARCHITECTURES = {"linear": LinearNet, "cnn": ConvNet, "logistic": LogisticRegression}
+
+
+# --------------------------------------------------------------------------- target labels
+
+class TargetLabelLoss(nn.Module):
+    """FairGP's target-label likelihood as a loss for any classifier with logits.
+
+    ``parameters`` is the 2x2 table of :mod:`fairnotes.target_labels`, ``P[s, ybar] =
+    P(y = 1 | ybar, s)`` (e.g. :func:`fairnotes.target_labels.parity_parameters`), checked by
+    :func:`fairnotes.target_labels.check_parameters`. ``forward(logits, y, s)`` returns the mean
+    over the rows of the negative log marginal likelihood of the observed label::
+
+        -log sum_{ybar in {0, 1}} P(y | ybar, s) p(ybar | x),    p(ybar = 1 | x) = sigmoid(logit)
+
+    computed from the logits with log-sum-exp: ``log P(y | ybar, s)`` is ``-inf`` where a parameter
+    is 0 (or 1), and ``log p(ybar | x)`` is ``logsigmoid(+-logit)``, so no ``log(0)`` is taken and
+    large logits stay finite. With the identity parameters (``P[s, ybar] = ybar``) the loss *is*
+    ``BCEWithLogitsLoss`` (then computed by it, so that training through it equals BCE training
+    exactly). ``logits``, ``y`` and ``s`` have shape ``(n,)``; ``y`` and ``s`` hold 0 and 1.
+    The model predicts ``ybar``: at prediction time the parameters play no part. The checked table
+    is kept as ``parameters_`` (``parameters()`` is, as for every module, its weights: none here).
+    Its gradient with respect to a logit is ``sigmoid(logit) - q``, with ``q = P(ybar = 1 | y, x, s)``
+    the posterior of the target label, computed in closed form.
+
+    See the chapter :doc:`/book/target_nets` (the derivation is in :doc:`/book/target_labels`).
+    """
+
+    def __init__(self, parameters):
+        super().__init__()
+        P = check_parameters(parameters)
+        self.parameters_ = P.copy()
+        self.identity = bool(np.array_equal(P, [[0.0, 1.0], [0.0, 1.0]]))
+        # by code 2 s + y, rows (s, y) = (0,0), (0,1), (1,0), (1,1): log P(y | ybar = 0, s),
+        # log P(y | ybar = 1, s) and their difference (the shift of the posterior's logit, +-inf allowed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.stack([1.0 - P[0], P[0], 1.0 - P[1], P[1]]))
+            table = np.column_stack([logs, logs[:, 1] - logs[:, 0]])
+        self.register_buffer("log_table", torch.as_tensor(table, dtype=torch.float64), persistent=False)
+        self._bce = nn.BCEWithLogitsLoss()
+        self._tables: dict = {}
+
+    def extra_repr(self) -> str:
+        return f"parameters={self.parameters_.tolist()}"
+
+    def forward(self, logits: torch.Tensor, y: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The mean negative log marginal likelihood of the labels ``y`` of people in groups ``s``."""
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 1:
+            raise ValueError(f"logits must be a 1-D tensor (one logit per row), got "
+                             f"{getattr(logits, 'shape', type(logits).__name__)}")
+        y = _binary_tensor("y", y, logits)
+        s = _binary_tensor("s", s, logits)
+        return self.from_codes(logits, y, (2 * s + y).long())
+
+    def from_codes(self, logits: torch.Tensor, y: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """The loss from precomputed row codes ``2 s + y`` (long), unchecked: :func:`train` calls it
+        with the codes of every training row computed once."""
+        if self.identity:
+            return self._bce(logits, y)
+        return _MarginalNLL.apply(logits, self._table(logits)[codes])
+
+    def _table(self, like: torch.Tensor) -> torch.Tensor:
+        """The (4, 3) table on ``like``'s device and dtype, converted once per kind."""
+        key = (like.device, like.dtype)
+        if self._tables.get("key") != key:
+            self._tables = {"key": key, "table": self.log_table.to(device=like.device, dtype=like.dtype)}
+        return self._tables["table"]
+
+
+class _MarginalNLL(torch.autograd.Function):
+    """Mean ``-log(c sigmoid(z) + d sigmoid(-z))`` from ``w = (log d, log c, log c - log d)`` per row.
+
+    Forward by log-sum-exp; backward in closed form: ``d/dz = sigmoid(z) - q`` with ``q =
+    sigmoid(z + log c - log d)``, the posterior ``P(ybar = 1 | y, x, s)`` (one fused step instead of
+    autograd's chain through the log-sum-exp, which keeps the step near BCE's cost).
+    """
+
+    @staticmethod
+    def forward(ctx, z, w):
+        log_d, log_c, shift = w.unbind(1)
+        log_p1 = nn.functional.logsigmoid(z)                       # log p(ybar = 1 | x)
+        ctx.save_for_backward(z, shift)
+        return -torch.logaddexp(log_c + log_p1, log_d + (log_p1 - z)).mean()
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, shift = ctx.saved_tensors
+        return (torch.sigmoid(z) - torch.sigmoid(z + shift)) * (grad / z.shape[0]), None
+
+
+def _binary_tensor(name: str, v, like: torch.Tensor) -> torch.Tensor:
+    """``v`` as a 0/1 tensor with ``like``'s shape, device and dtype (the message names ``v``)."""
+    t = v.detach() if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v))
+    if tuple(t.shape) != tuple(like.shape):
+        raise ValueError(f"{name} must have shape {tuple(like.shape)} (one value per logit), got {tuple(t.shape)}")
+    t = t.to(device=like.device, dtype=like.dtype)
+    if not ((t == 0) | (t == 1)).all():
+        raise ValueError(f"{name} must hold only 0 and 1")
+    return t
 
 
 def make_model(architecture: str, n_features: int, n_outputs: int = 1, *, seed: int | None = 0, **kwargs) -> nn.Module:
-    """Build ``"linear"`` (:class:`LinearNet`) or ``"cnn"`` (:class:`ConvNet`) with seeded weights.
+    """Build ``"linear"`` (:class:`LinearNet`), ``"cnn"`` (:class:`ConvNet`) or ``"logistic"``
+    (:class:`LogisticRegression`, see :doc:`/book/target_nets`) with seeded weights.
 
     The initial weights depend only on ``seed`` (PyTorch's default initialisation, drawn inside
     :func:`torch.random.fork_rng`, so the global random state is left as it was); ``seed=None``
@@ -223,6 +363,9 @@ def train(
     *,
     X_test=None,
     y_test=None,
+    s_train=None,
+    s_test=None,
+    loss: "TargetLabelLoss | None" = None,
     epochs: int = 10,
     batch_size: int = 128,
     lr: float = 1e-3,
@@ -232,7 +375,7 @@ def train(
     desc: str | None = None,
     cache: bool | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train ``model`` with binary cross-entropy and Adam on mini-batches; return it and its history.
+    """Train ``model`` with binary cross-entropy (or target labels) and Adam on mini-batches; return it and its history.
 
     Parameters
     ----------
@@ -244,6 +387,12 @@ def train(
         model such as the adversary), numpy arrays or tensors.
     X_test, y_test
         Optional held-out data, evaluated (in eval mode) after every epoch.
+    s_train, s_test, loss
+        ``loss=None`` trains with binary cross-entropy (on the logits). A :class:`TargetLabelLoss`
+        trains through target labels instead: it needs the 0/1 protected attribute of every
+        training row, ``s_train`` (and ``s_test`` with test data), which *only the loss* reads.
+        Whether the model also reads ``s`` (the "*" variant, as FairGP*) is up to ``X``: keep
+        the column in it or not. See :doc:`/book/target_nets`.
     epochs, batch_size, lr, weight_decay
         Adam with learning rate ``lr`` (the paper: 0.001) for ``epochs`` passes over the shuffled
         training rows in mini-batches of ``batch_size``.
@@ -255,7 +404,8 @@ def train(
         i.e. off in fast mode; ``False`` silences it).
     cache
         Reuse/keep the result on disk (see the module docstring); ``None`` follows
-        ``FAIRNOTES_MODEL_CACHE`` (default on).
+        ``FAIRNOTES_MODEL_CACHE`` (default on). With a target-label loss the key also holds
+        its parameters and ``s_train``/``s_test``; without one it is what it always was.
 
     Returns
     -------
@@ -285,13 +435,23 @@ def train(
 
     args = {"epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr),
             "weight_decay": float(weight_decay), "seed": int(seed)}
-    digest = _cache.key("fairnotes.models.train", args, (model,), (x_tr, y_tr, x_te, y_te))
+    arrays = (x_tr, y_tr, x_te, y_te)
+    c_tr = c_te = None
+    if loss is None:
+        if s_train is not None or s_test is not None:
+            raise ValueError("s_train/s_test are read only by a target-label loss: pass loss=TargetLabelLoss(...) "
+                             "(binary cross-entropy does not use s)")
+    else:
+        c_tr, c_te = _target_label_codes(model, loss, y_tr, s_train, y_te, s_test)
+        args.update(loss="TargetLabelLoss", parameters=loss.parameters_.tolist())
+        arrays += (c_tr, c_te)  # 2 s + y: with y already in the key, this is s
+    digest = _cache.key("fairnotes.models.train", args, (model,), arrays)
 
     def run() -> dict:
         bar = runtime.progress(range(1, epochs + 1), disable=None if progress is None else not progress,
                                desc=desc or f"training {type(model).__name__}", unit="epoch")
         rows = _fit(model, x_tr, y_tr, x_te, y_te, bar, batch_size=batch_size, lr=lr,
-                    weight_decay=weight_decay, seed=seed)
+                    weight_decay=weight_decay, seed=seed, loss=loss, c_tr=c_tr, c_te=c_te)
         return {"state_dict": _cache.state_dict(model), "history": pd.DataFrame(rows).to_dict(orient="list")}
 
     payload, cached = _cache.load_or_train(type(model).__name__, digest, run, use_cache=_cache.enabled(cache))
@@ -303,25 +463,50 @@ def train(
     return model, history
 
 
-def _loss_function(model: nn.Module):
-    """``(xb, yb) -> (loss, 0/1 prediction)``: BCE on the logits when the model has them."""
-    if hasattr(model, "logits"):
+def _target_label_codes(model, loss, y_tr, s_train, y_te, s_test):
+    """Check a target-label run's inputs; the row codes ``2 s + y`` of the training and test rows."""
+    if not isinstance(loss, TargetLabelLoss):
+        raise TypeError(f"loss must be None (binary cross-entropy) or a TargetLabelLoss, got {type(loss).__name__}")
+    if not hasattr(model, "logits") or int(getattr(model, "n_outputs", 1)) != 1:
+        raise ValueError("a target-label loss needs a model with one output and a logits method")
+    if s_train is None:
+        raise ValueError("a target-label loss needs s_train, the 0/1 protected attribute of every training row")
+    if (y_te is None) != (s_test is None):
+        raise ValueError("with a target-label loss give s_test exactly when test data are given")
+    c_tr = (2 * as_targets(s_train, y_tr.shape[0], 1, y_tr.device, y_tr.dtype, "s_train") + y_tr).long()
+    c_te = None
+    if y_te is not None:
+        c_te = (2 * as_targets(s_test, y_te.shape[0], 1, y_te.device, y_te.dtype, "s_test") + y_te).long()
+    return c_tr, c_te
+
+
+def _loss_function(model: nn.Module, loss: TargetLabelLoss | None = None):
+    """``(xb, yb, cb) -> (loss, 0/1 prediction)``: BCE on the logits when the model has them, or
+    the target-label loss with the rows' codes ``cb = 2 s + y``."""
+    if loss is not None:
+        loss = loss.to(device_of(model))
+
+        def loss_and_prediction(xb, yb, cb):
+            z = model.logits(xb)
+            return loss.from_codes(z, yb, cb), z > 0
+    elif hasattr(model, "logits"):
         bce_logits = nn.BCEWithLogitsLoss()
 
-        def loss_and_prediction(xb, yb):
+        def loss_and_prediction(xb, yb, cb=None):
             z = model.logits(xb)
             return bce_logits(z, yb), z > 0
     else:
         bce = nn.BCELoss()
 
-        def loss_and_prediction(xb, yb):
+        def loss_and_prediction(xb, yb, cb=None):
             p = model(xb)
             return bce(p, yb), p > 0.5
     return loss_and_prediction
 
 
-def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen) -> dict:
-    """One pass over the shuffled rows in mini-batches: mean loss and accuracy (dropout on)."""
+def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen, c=None) -> dict:
+    """One pass over the shuffled rows in mini-batches: mean loss and accuracy (dropout on).
+    ``c``: the rows' codes ``2 s + y`` for a target-label loss (``None`` for BCE)."""
     model.train()
     n = x.shape[0]
     perm = torch.randperm(n, generator=gen).to(x.device)
@@ -330,7 +515,7 @@ def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen) -> dict:
         idx = perm[start:start + batch_size]
         xb, yb = x[idx], y[idx]
         opt.zero_grad(set_to_none=True)
-        loss, pred = loss_fn(xb, yb)
+        loss, pred = loss_fn(xb, yb, None if c is None else c[idx])
         loss.backward()
         opt.step()
         tot_loss += float(loss.detach()) * len(idx)
@@ -338,22 +523,23 @@ def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen) -> dict:
     return {"train_loss": tot_loss / n, "train_accuracy": tot_correct / n}
 
 
-def _evaluate(model, loss_fn, x, y, batch_size: int = 8192) -> dict:
+def _evaluate(model, loss_fn, x, y, batch_size: int = 8192, c=None) -> dict:
     """Loss and accuracy on held-out rows, in eval mode."""
     model.eval()
     with torch.inference_mode():
         tot_loss = tot_correct = 0.0
         for start in range(0, x.shape[0], batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-            loss, pred = loss_fn(xb, yb)
+            loss, pred = loss_fn(xb, yb, None if c is None else c[start:start + batch_size])
             tot_loss += float(loss) * len(xb)
             tot_correct += float((pred == (yb > 0.5)).float().mean()) * len(xb)
     return {"test_loss": tot_loss / x.shape[0], "test_accuracy": tot_correct / x.shape[0]}
 
 
-def _fit(model, x_tr, y_tr, x_te, y_te, epochs, *, batch_size, lr, weight_decay, seed) -> list[dict]:
+def _fit(model, x_tr, y_tr, x_te, y_te, epochs, *, batch_size, lr, weight_decay, seed, loss=None,
+         c_tr=None, c_te=None) -> list[dict]:
     """Adam over ``epochs`` (an iterable of epoch numbers, e.g. a progress bar); one row each."""
-    loss_fn = _loss_function(model)
+    loss_fn = _loss_function(model, loss)
     device = device_of(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     rows = []
@@ -362,10 +548,10 @@ def _fit(model, x_tr, y_tr, x_te, y_te, epochs, *, batch_size, lr, weight_decay,
         gen = torch.Generator(device="cpu").manual_seed(seed)
         for epoch in epochs:
             t0 = time.perf_counter()
-            row = {"epoch": epoch, **_epoch(model, opt, loss_fn, x_tr, y_tr, batch_size, gen)}
+            row = {"epoch": epoch, **_epoch(model, opt, loss_fn, x_tr, y_tr, batch_size, gen, c_tr)}
             model.eval()
             if x_te is not None:
-                row.update(_evaluate(model, loss_fn, x_te, y_te))
+                row.update(_evaluate(model, loss_fn, x_te, y_te, c=c_te))
             row["seconds"] = time.perf_counter() - t0
             rows.append(row)
             if hasattr(epochs, "set_postfix"):
