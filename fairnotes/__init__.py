@@ -4,7 +4,8 @@ The package holds what a reader would reuse; the chapters in ``book/`` hold the 
 
 * numpy and pandas only, imported with the package: :mod:`fairnotes.data`,
   :mod:`fairnotes.metrics`, :mod:`fairnotes.target_labels`, :mod:`fairnotes.counterfactual`,
-  :mod:`fairnotes.runtime`, and the papers' and the book's settings, :mod:`fairnotes.presets`;
+  :mod:`fairnotes.runtime`, the papers' and the book's settings, :mod:`fairnotes.presets`, and the
+  stored paper-size runs, :mod:`fairnotes.runs`;
 * torch, imported when you import them: :mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`,
   :mod:`fairnotes.adversarial`;
 * TensorFlow and GPflow: :mod:`fairnotes.fairgp`;
@@ -16,8 +17,8 @@ Private plumbing (input checks, torch helpers, the training cache) lives in modu
 start with an underscore. The API reference appendix of the book documents every public name.
 """
 
-from fairnotes import counterfactual, data, metrics, presets, runtime, target_labels
+from fairnotes import counterfactual, data, metrics, presets, runs, runtime, target_labels
 
 __version__ = "0.1.0"
 
-__all__ = ["counterfactual", "data", "metrics", "presets", "runtime", "target_labels", "__version__"]
+__all__ = ["counterfactual", "data", "metrics", "presets", "runs", "runtime", "target_labels", "__version__"]

@@ -25,7 +25,7 @@ The recipe, as :func:`train_adversarial` runs it
    trained with the same arguments).
 2. Pretrain the adversary (``adversary_epochs``, the recipe: 5) on the frozen classifier's
    outputs.
-3. Alternate ``n_iterations`` times (the recipe: 165; its reported numbers are after 164): one
+3. Alternate ``n_iterations`` times (the recipe reports its numbers after 164): one
    full epoch of the adversary on the frozen classifier's outputs, then ``classifier_steps``
    (the recipe: 1) Adam step(s) of the classifier on one random mini-batch with ``L_f``.
 
@@ -183,7 +183,7 @@ def train_adversarial(
     adversary: nn.Module | None = None,
     pretrain_epochs: int = 2,
     adversary_epochs: int = 5,
-    n_iterations: int = 165,
+    n_iterations: int = 164,
     batch_size: int = 32,
     adversary_batch_size: int = 32,
     adversary_rows: int | None = None,
@@ -221,7 +221,7 @@ def train_adversarial(
         The adversary to train in place (default :func:`make_adversary` of the classifier's
         architecture with ``seed``); pass your own to inspect it afterwards.
     pretrain_epochs, adversary_epochs, n_iterations
-        The recipe's 2, 5 and 165 (see the module docstring). ``pretrain_epochs=0`` starts the
+        The recipe's 2, 5 and 164 (see the module docstring). ``pretrain_epochs=0`` starts the
         game from ``model`` as given (e.g. an already trained unmitigated model).
     batch_size, adversary_batch_size, classifier_steps, lr
         Mini-batch sizes (the recipe: 32 and 32), classifier steps per iteration (1), Adam's

@@ -606,15 +606,19 @@ def training_curves(history: pd.DataFrame, x: str, metrics: Sequence[str], hue: 
 def paper_vs_book(table: pd.DataFrame, row: str, metric: str, *, paper: str = "paper",
                   paper_std: str | None = "paper std", book: str = "book", book_std: str | None = "book std",
                   metric_order=None, refs: Mapping | None = None, height_per_row: float = 0.24,
-                  book_color: str | None = None, title: str | None = None):
+                  book_color: str | None = None, title: str | None = None,
+                  stored: str | None = None, stored_std: str | None = None,
+                  book_label: str = "this book", stored_label: str = "stored paper-size run"):
     """A dot plot of the paper's values against the book's: one row per setting, one panel per metric.
 
     ``table`` is long: one line per (``row``, ``metric``) with the paper's value (with its standard
     deviation as a bar) and the book's value beside it (with its own spread if ``book_std`` is
-    given and not NaN). ``refs`` maps a metric to a reference value (parity) drawn as a dashed
-    line. Returns the figure. See the chapter :doc:`/book/fairgp_parity`.
+    given and not NaN). With ``stored`` (and ``stored_std``), a third value per line: the stored
+    paper-size run (:mod:`fairnotes.runs`), as a diamond below the other two; a NaN is not drawn.
+    ``refs`` maps a metric to a reference value (parity) drawn as a dashed line. Returns the
+    figure. See the chapter :doc:`/book/fairgp_parity`.
     """
-    _check_columns(table, [row, metric, paper, book, paper_std, book_std])
+    _check_columns(table, [row, metric, paper, book, paper_std, book_std, stored, stored_std])
     if len(table) == 0:
         raise ValueError("no rows to plot")
     metrics = _order(table[metric], metric_order)
@@ -625,15 +629,20 @@ def paper_vs_book(table: pd.DataFrame, row: str, metric: str, *, paper: str = "p
     fig, axes = panel_grid(len(metrics), ncols=ncols, height=h, sharey=False)
     pos = {r: i for i, r in enumerate(rows)}
     bc = book_color or OKABE_ITO["vermillion"]
+    offsets = (-0.22, 0.0, 0.22) if stored else (-0.15, 0.15, None)
     for k, (ax, m) in enumerate(zip(axes, metrics)):
         d = table[table[metric] == m]
         yy = d[row].map(pos).to_numpy(float)
         pe = d[paper_std].to_numpy(float) if paper_std else None
         be = d[book_std].to_numpy(float) if book_std else None
-        ax.errorbar(d[paper], yy - 0.15, xerr=pe, fmt="o", color="0.25", mfc="white", ms=5, lw=1.2,
+        ax.errorbar(d[paper], yy + offsets[0], xerr=pe, fmt="o", color="0.25", mfc="white", ms=5, lw=1.2,
                     capsize=2, label="paper (mean ± std)")
-        ax.errorbar(d[book], yy + 0.15, xerr=None if be is None or np.isnan(be).all() else np.nan_to_num(be),
-                    fmt="o", color=bc, ms=5, lw=1.2, capsize=2, label="this book")
+        ax.errorbar(d[book], yy + offsets[1], xerr=None if be is None or np.isnan(be).all() else np.nan_to_num(be),
+                    fmt="o", color=bc, ms=5, lw=1.2, capsize=2, label=book_label)
+        if stored:
+            se = d[stored_std].to_numpy(float) if stored_std else None
+            ax.errorbar(d[stored], yy + offsets[2], xerr=None if se is None or np.isnan(se).all() else np.nan_to_num(se),
+                        fmt="D", color=OKABE_ITO["black"], ms=4.5, lw=1.2, capsize=2, label=stored_label)
         if refs and m in refs:
             ax.axvline(refs[m], color="grey", ls="--", lw=1)
         ax.set_yticks(range(len(rows)))

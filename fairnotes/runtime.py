@@ -112,11 +112,12 @@ def seed_everything(seed: int, *, torch: bool | None = None, tensorflow: bool | 
 
 
 def is_paper_size() -> bool:
-    """Whether the papers' own sizes are asked for (``FAIRNOTES_PAPER_SIZE=1``).
+    """Whether the papers' sizes are asked for (``FAIRNOTES_PAPER_SIZE=1``).
 
     The book's default build is sized to execute in about 20 minutes on a 2-core laptop; a few
     chapters can instead use the papers' sizes where the papers state them (all test rows, every
-    noise draw, the recipe's rounds, ten repeated splits), which takes much longer.
+    noise draw, the recipe's rounds, ten repeated splits) and, where they state none (the
+    networks' epochs, smooth sensitivity's number of draws), larger ones than the default; that takes much longer.
     ``FAIRNOTES_PAPER_SIZE=1`` (or ``true``/``yes``/``on``) switches them to those sizes; fast mode
     (``FAIRNOTES_FAST=1``) takes precedence over it. See :doc:`/book/running`.
     """
@@ -124,7 +125,7 @@ def is_paper_size() -> bool:
 
 
 def paper_scale(default: T, fast: T, paper: T) -> T:
-    """Like :func:`scale`, with a third size for the papers' own sizes.
+    """Like :func:`scale`, with a third size for the paper-size mode.
 
     Returns ``fast`` in fast mode, ``paper`` when ``FAIRNOTES_PAPER_SIZE=1`` (and fast mode is
     off), and ``default`` (the book's size) otherwise, e.g.

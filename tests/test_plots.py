@@ -180,6 +180,13 @@ def test_training_curves_and_paper_vs_book():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][:2] == ["setting 0", "setting 1"]
     with pytest.raises(ValueError):
         plots.paper_vs_book(side.drop(columns="book"), "row", "metric")
+    # a third value per line, the stored paper-size run; a NaN (not stored) is simply not drawn
+    side["stored"] = np.where(np.arange(24) % 2 == 0, np.linspace(0.5, 1, 24), np.nan)
+    fig = plots.paper_vs_book(side, "row", "metric", stored="stored")
+    labels = fig.legends[0].get_texts() if fig.legends else fig.axes[0].get_legend().get_texts()
+    assert [t.get_text() for t in labels] == ["paper (mean ± std)", "this book", "stored paper-size run"]
+    with pytest.raises(ValueError, match="no column"):
+        plots.paper_vs_book(side, "row", "metric", stored="paper-size")
 
 
 def test_panel_grid_wraps_and_refuses_wide_figures():

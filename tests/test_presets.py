@@ -38,7 +38,8 @@ def test_sizes_follow_the_mode(monkeypatch):
     monkeypatch.setenv("FAIRNOTES_PAPER_SIZE", "1")
     assert presets.unmitigated_epochs("adult", "cnn") == 10
     st = presets.pivot_settings("adult", "cnn")
-    assert st["n_iterations"] == 165 and st["adversary_rows"] is None
+    assert st["n_iterations"] == 164 and st["adversary_rows"] is None
+    assert presets.fairgp_settings()["num_inducing"] == 500          # the FairGP paper's inducing inputs
     monkeypatch.setenv("FAIRNOTES_FAST", "1")
     assert runtime.is_fast() and presets.unmitigated_epochs("adult", "cnn") == 1
     assert presets.fairgp_settings()["steps"] == 40

@@ -1,0 +1,102 @@
+"""fairnotes.runs (record / stored) and the stored paper-size runs of results/paper_size."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairnotes import runs
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import paper_runs  # noqa: E402
+
+
+def test_record_is_a_no_op_without_the_variable(monkeypatch, tmp_path):
+    monkeypatch.delenv(runs.RECORD_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert runs.record("x", 3.5) == 3.5
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_record_and_stored_round_trip(monkeypatch, tmp_path):
+    target = tmp_path / "rec.json"
+    monkeypatch.setenv(runs.RECORD_ENV, str(target))
+    df = pd.DataFrame({"attribute": ["race", "sex"], "algorithm": ["GP", "GP"], "DI": [0.5, np.nan],
+                       "n": [3, 4]}).set_index(["attribute", "algorithm"])
+    runs.record("table", df)
+    runs.record("sizes", {"repeats": np.int64(10), "inducing": 500, "ok": np.bool_(True)})
+    runs.record("sizes", {"repeats": 10, "inducing": 500})          # a second call replaces the entry
+    values = json.loads(target.read_text())
+    assert set(values) == {"table", "sizes"}
+    prov = {k: "x" for k in runs.PROVENANCE_KEYS} | {"wall_seconds": 5400.0, "cores": 2, "commit": "0123456789abc"}
+    (tmp_path / "demo.json").write_text(json.dumps({"provenance": prov, "values": values, "glued": {"a": "0.5"}}))
+    run = runs.stored("demo", directory=tmp_path)
+    back = run["table"]
+    assert list(back.index.names) == ["attribute", "algorithm"]
+    assert back.loc[("race", "GP"), "DI"] == 0.5 and np.isnan(back.loc[("sex", "GP"), "DI"])
+    assert run["sizes"] == {"repeats": 10, "inducing": 500}
+    assert run.glued["a"] == "0.5"
+    assert "1.5 h" in run.line() and "0123456789" in run.line()
+    with pytest.raises(KeyError, match="recorded no 'tabel'"):
+        run["tabel"]
+
+
+def test_bad_input_is_refused(tmp_path):
+    with pytest.raises(TypeError, match="record"):
+        runs.record("model", object())
+    with pytest.raises(ValueError, match="name"):
+        runs.record("", 1)
+    with pytest.raises(ValueError, match="chapter"):
+        runs.stored("book/audit.md")
+    assert runs.stored("nothing_here", directory=tmp_path) is None
+    (tmp_path / "bare.json").write_text(json.dumps({"values": {}}))
+    with pytest.raises(ValueError, match="provenance"):
+        runs.stored("bare", directory=tmp_path)
+
+
+def test_results_dir_is_found_from_a_chapter_folder():
+    assert runs.results_dir(ROOT / "book") == ROOT / "results" / "paper_size"
+    assert runs.results_dir(Path("/")) is None
+
+
+def test_glued_values_are_read_from_an_executed_notebook():
+    nb = {"cells": [{"outputs": [
+        {"metadata": {"scrapbook": {"name": "acc"}}, "data": {paper_runs.GLUE_MIME: "'0.83'"}},
+        {"metadata": {"scrapbook": {"name": "n"}}, "data": {paper_runs.GLUE_MIME: "24752"}},
+        {"metadata": {}, "data": {"text/plain": "ignored"}}]}]}
+    assert paper_runs.glued_values(nb) == {"acc": "0.83", "n": "24752"}
+
+
+STORED = sorted((ROOT / runs.RESULTS_DIR).glob("*.json"))
+
+
+@pytest.mark.parametrize("path", STORED, ids=[p.stem for p in STORED])
+def test_every_stored_run_is_complete(path):
+    """A stored run names a known experiment, carries its provenance and every value its chapter reads."""
+    assert path.stem in paper_runs.EXPERIMENTS, f"{path.name} is not an experiment of tools/paper_runs.py"
+    run = runs.stored(path.stem)
+    prov = run.provenance
+    for key in runs.PROVENANCE_KEYS:
+        assert prov[key] not in (None, "", {}), f"{path.name}: empty provenance {key!r}"
+    assert prov["environment"].get("FAIRNOTES_PAPER_SIZE") == "1"
+    assert "FAIRNOTES_FAST" not in prov["environment"], "a fast-mode run is not a paper-size run"
+    assert prov["wall_seconds"] > 0 and prov["commit"] != "unknown"
+    expected = paper_runs.EXPERIMENTS[path.stem]["records"]
+    missing = [name for name in expected if name not in run.values]
+    assert not missing, f"{path.name} lacks the recorded values {missing}: run it again"
+    assert run.glued, f"{path.name} holds no glued value"
+
+
+def test_chapters_read_only_stored_runs_that_exist():
+    """A chapter that shows a stored run's column reads an experiment of the tool, by its own name."""
+    for chapter in (ROOT / "book").glob("*.md"):
+        text = chapter.read_text()
+        if "runs.stored(" in text:
+            assert f'runs.stored("{chapter.stem}")' in text, f"{chapter.name} reads another chapter's stored run"
+            assert chapter.stem in paper_runs.EXPERIMENTS

@@ -1,0 +1,219 @@
+"""Run the chapters at the papers' sizes and store what they compute, with provenance.
+
+Usage, from the repository root, by hand (hours; not part of the build or the tests)::
+
+    python tools/paper_runs.py --list               # which experiments exist and which are stored
+    python tools/paper_runs.py fairgp_parity        # one experiment (a chapter)
+    python tools/paper_runs.py                      # every experiment not stored yet, in order
+    python tools/paper_runs.py audit --force        # run again, replacing the stored result
+
+Each experiment is one chapter of the book executed from a fresh kernel with
+``FAIRNOTES_PAPER_SIZE=1`` (every test row, 500 inducing inputs, the pivot recipe's rounds on every
+row, ten repeated splits, ...: see :func:`fairnotes.runtime.paper_scale` and the chapters' set-up
+cells). The run writes ``results/paper_size/<chapter>.json``: the values the chapter recorded with
+:func:`fairnotes.runs.record`, every value it glued into its text, and the provenance (command,
+commit, start and end date, machine, cores, wall and CPU time, load, package versions, the
+``FAIRNOTES_*`` variables). The executed notebook goes to ``_build/paper_runs/<chapter>.ipynb``
+(not committed: it holds the figures). Commit the JSON files; the chapters show them beside the
+paper and the live build (:func:`fairnotes.runs.stored`).
+
+Resumable experiment by experiment: a stored experiment is skipped unless ``--force``; an
+interrupted one starts again from its beginning, but the networks it trained are in the training
+cache (``~/.cache/fairnotes``) and are not trained again. Run it on an otherwise idle machine: the
+wall times are part of the record. The order of the experiments follows the chapters' reuse of
+trained networks (the pivot networks of *Adversarial mitigation* serve *Auditing* and
+*Comparing mitigations*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from book import run_chapter  # noqa: E402
+from toc import ROOT  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from fairnotes.runs import PROVENANCE_KEYS, RECORD_ENV, RESULTS_DIR  # noqa: E402
+
+#: The experiments, in the order they run: chapter -> what its paper size changes, and the values
+#: the chapter records (its stored-run column reads them; the run fails if one is missing).
+EXPERIMENTS = {
+    "fairgp_parity": {
+        "what": "10 repeated splits for Table 1 and for every target of Table 2; 500 inducing inputs",
+        "records": ["sizes", "table1", "table2"]},
+    "fairgp_opportunity": {
+        "what": "10 repeated splits for Table 3; 500 inducing inputs",
+        "records": ["sizes", "table3"]},
+    "adversarial": {
+        "what": "the pivot recipe's 164 rounds, every training row for the CNN's adversary, the Adult CNN "
+                "trained for 10 epochs",
+        "records": ["sizes", "final"]},
+    "audit": {
+        "what": "smooth sensitivity with 50 draws for every test row of every model (the adversarial "
+                "chapter's paper-size networks)",
+        "records": ["sizes", "figure1", "means", "fig4_both"]},
+}
+
+GLUE_MIME = "application/papermill.record/text/plain"
+
+
+def results_path(chapter: str) -> Path:
+    return ROOT / RESULTS_DIR / f"{chapter}.json"
+
+
+def glued_values(nb) -> dict:
+    """Every value the executed notebook glued (name -> its text form)."""
+    out = {}
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name and GLUE_MIME in o.get("data", {}):
+                text = o["data"][GLUE_MIME]
+                out[name] = text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else text
+    return out
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fairnotes", "book", "tools"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {cpu or 'unknown CPU'}"
+
+
+def versions() -> dict:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for pkg in ("fairnotes", "numpy", "pandas", "scipy", "scikit-learn", "torch", "tensorflow", "gpflow"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_experiment(chapter: str, command: str) -> Path:
+    """Execute one chapter at paper size and write its results file; return the file."""
+    source = ROOT / "book" / f"{chapter}.md"
+    notebooks = ROOT / "_build" / "paper_runs"
+    notebooks.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        f.write("{}")
+        recorded = Path(f.name)
+    saved = {k: os.environ.get(k) for k in ("FAIRNOTES_PAPER_SIZE", "FAIRNOTES_FAST", RECORD_ENV)}
+    os.environ["FAIRNOTES_PAPER_SIZE"] = "1"
+    os.environ.pop("FAIRNOTES_FAST", None)
+    os.environ[RECORD_ENV] = str(recorded)
+    started, load0 = now(), os.getloadavg()[0]
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        import nbformat
+
+        out_nb = notebooks / f"{chapter}.ipynb"
+        wall = run_chapter(source, out_nb, timeout=6 * 3600)
+        nb = nbformat.read(out_nb, as_version=4)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    values = json.loads(recorded.read_text() or "{}")
+    recorded.unlink(missing_ok=True)
+    provenance = {
+        "command": command,
+        "commit": git_commit(),
+        "started": started,
+        "finished": now(),
+        "machine": machine(),
+        "cores": os.cpu_count(),
+        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 1),
+        "load_1min_at_start": round(load0, 2),
+        "load_1min_at_end": round(os.getloadavg()[0], 2),
+        "versions": versions(),
+        "environment": {"FAIRNOTES_PAPER_SIZE": "1",
+                        **{k: v for k, v in os.environ.items() if k.startswith("FAIRNOTES_")
+                           and k not in ("FAIRNOTES_PAPER_SIZE", RECORD_ENV)}},
+        "what_paper_size_changes": EXPERIMENTS[chapter]["what"],
+    }
+    assert all(k in provenance for k in PROVENANCE_KEYS)
+    missing = [r for r in EXPERIMENTS[chapter]["records"] if r not in values]
+    if missing:
+        raise RuntimeError(f"{chapter} ran but recorded no {missing}: nothing stored (the executed notebook "
+                           f"is in {notebooks})")
+    path = results_path(chapter)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"chapter": chapter, "provenance": provenance, "values": values,
+                                "glued": glued_values(nb)}, indent=1, sort_keys=False) + "\n")
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiments", nargs="*", help=f"chapters to run (default: every one not stored yet): "
+                                                   f"{', '.join(EXPERIMENTS)}")
+    p.add_argument("--force", action="store_true", help="run again and replace a stored result")
+    p.add_argument("--list", action="store_true", help="list the experiments and whether each is stored")
+    args = p.parse_args(argv)
+    unknown = [e for e in args.experiments if e not in EXPERIMENTS]
+    if unknown:
+        p.error(f"unknown experiment(s) {unknown}; the experiments are {list(EXPERIMENTS)}")
+    if args.list:
+        for name, spec in EXPERIMENTS.items():
+            path = results_path(name)
+            if path.exists():
+                prov = json.loads(path.read_text())["provenance"]
+                state = f"stored ({prov['finished']}, {prov['wall_seconds'] / 60:.0f} min, commit {prov['commit'][:10]})"
+            else:
+                state = "not stored"
+            print(f"{name:20s} {state}\n{'':20s} {spec['what']}")
+        return 0
+    todo = args.experiments or [e for e in EXPERIMENTS if not results_path(e).exists()]
+    command = "python tools/paper_runs.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    for name in todo:
+        if results_path(name).exists() and not args.force:
+            print(f"{name}: stored already (use --force to run it again)")
+            continue
+        print(f"{name}: running at paper size ({EXPERIMENTS[name]['what']}) ...", flush=True)
+        t0 = time.perf_counter()
+        path = run_experiment(name, command.strip())
+        print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {path.relative_to(ROOT)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
