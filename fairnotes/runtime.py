@@ -116,7 +116,7 @@ def is_paper_size() -> bool:
 
     The book's default build is sized to execute in about 20 minutes on a 2-core laptop; a few
     chapters can instead use the papers' sizes where the papers state them (all test rows, every
-    noise draw, the recipe's rounds, ten repeated splits) and, where they state none (the
+    noise draw, the recipe's rounds, 500 inducing inputs, ten repeated splits where affordable) and, where they state none (the
     networks' epochs, smooth sensitivity's number of draws), larger ones than the default; that takes much longer.
     ``FAIRNOTES_PAPER_SIZE=1`` (or ``true``/``yes``/``on``) switches them to those sizes; fast mode
     (``FAIRNOTES_FAST=1``) takes precedence over it. See :doc:`/book/running`.

@@ -279,7 +279,9 @@ def test_target_label_settings_and_their_checks():
     lin = presets.target_label_settings("compas", "linear")       # the unmitigated model's settings
     assert lin["epochs"] == presets.unmitigated_epochs("compas", "linear") and lin["batch_size"] == 64
     assert lin["lr"] == presets.PAPER_LR and lin["start"] is None
-    assert presets.target_label_settings("adult", "cnn")["start"] == "unmitigated"
+    cnn = presets.target_label_settings("adult", "cnn")         # the CNN too: the unmitigated CNN's settings
+    assert cnn["start"] is None and cnn["epochs"] == presets.unmitigated_epochs("adult", "cnn")
+    assert cnn["train_rows"] == presets.unmitigated_train_rows("adult", "cnn")
     with pytest.raises(ValueError, match="architecture must be one of"):
         presets.target_label_settings("adult", "mlp")
     with pytest.raises(ValueError, match="dataset must be"):
@@ -287,4 +289,4 @@ def test_target_label_settings_and_their_checks():
     with pytest.raises(ValueError, match="unknown settings"):
         presets.target_label_model("compas", "logistic", P_DP, epochz=3)
     with pytest.raises(ValueError, match="needs s_as_input|use s_as_input=True"):
-        presets.target_label_model("adult", "cnn", P_DP, s_as_input=False)
+        presets.target_label_model("adult", "cnn", P_DP, s_as_input=False, start="unmitigated")

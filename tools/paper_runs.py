@@ -9,7 +9,7 @@ Usage, from the repository root, by hand (hours; not part of the build or the te
 
 Each experiment is one chapter of the book executed from a fresh kernel with
 ``FAIRNOTES_PAPER_SIZE=1`` (every test row, 500 inducing inputs, the pivot recipe's rounds on every
-row, ten repeated splits, ...: see :func:`fairnotes.runtime.paper_scale` and the chapters' set-up
+row, ten repeated splits where affordable, ...: see :func:`fairnotes.runtime.paper_scale` and the chapters' set-up
 cells). The run writes ``results/paper_size/<chapter>.json``: the values the chapter recorded with
 :func:`fairnotes.runs.record`, every value it glued into its text, and the provenance (command,
 commit, start and end date, machine, cores, wall and CPU time, load, package versions, the
@@ -51,10 +51,10 @@ from fairnotes.runs import PROVENANCE_KEYS, RECORD_ENV, RESULTS_DIR  # noqa: E40
 #: the chapter records (its stored-run column reads them; the run fails if one is missing).
 EXPERIMENTS = {
     "fairgp_parity": {
-        "what": "10 repeated splits for Table 1 and for every target of Table 2; 500 inducing inputs",
+        "what": "500 inducing inputs; 10 repeated splits for Table 1, 2 per target for Table 2",
         "records": ["sizes", "table1", "table2"]},
     "fairgp_opportunity": {
-        "what": "10 repeated splits for Table 3; 500 inducing inputs",
+        "what": "500 inducing inputs; 3 repeated splits for Table 3 (10 would take over three hours)",
         "records": ["sizes", "table3"]},
     "adversarial": {
         "what": "the pivot recipe's 164 rounds, every training row for the CNN's adversary, the Adult CNN "
