@@ -4,6 +4,7 @@ The package holds what a reader would reuse; the chapters in ``book/`` hold the 
 
 * numpy and pandas only, imported with the package: :mod:`fairnotes.data`,
   :mod:`fairnotes.metrics`, :mod:`fairnotes.target_labels`, :mod:`fairnotes.counterfactual`,
+  :mod:`fairnotes.baselines` (with scipy and scikit-learn),
   :mod:`fairnotes.runtime`, the papers' and the book's settings, :mod:`fairnotes.presets`, and the
   stored paper-size runs, :mod:`fairnotes.runs`;
 * torch, imported when you import them: :mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`,

@@ -92,7 +92,11 @@ MODEL_COLORS = {
     "GP*": "#08519C",                        # dark blue
     "FairGP": OKABE_ITO["reddish purple"],   # light purple
     "FairGP*": TOL_MUTED["wine"],            # dark purple
-    "SVM": "#888888",
+    "SVM": "#888888",                         # the book's linear SVM
+    "SVM (RBF)": "#444444",                   # the paper's SVM: scikit-learn's SVC, RBF kernel
+    "ZafarAccuracy": TOL_MUTED["teal"],       # Zafar et al.'s baselines (fairnotes.baselines)
+    "ZafarFairness": TOL_MUTED["rose"],
+    "ZafarEqOpp": TOL_MUTED["green"],
     "logistic regression": OKABE_ITO["black"],
     "target-label network": TOL_MUTED["olive"],  # a network trained through target labels (Part III)
 }
@@ -105,7 +109,8 @@ _MODEL_ALIASES = {
 }
 #: One marker per model (a model and its starred variant share a hue and differ in marker).
 MODEL_MARKERS = {"unfair": "o", "fair": "s", "GP": "o", "GP*": "D", "FairGP": "s", "FairGP*": "^",
-                 "SVM": "v", "logistic regression": "P", "target-label network": "X"}
+                 "SVM": "v", "SVM (RBF)": "v", "logistic regression": "P", "target-label network": "X",
+                 "ZafarAccuracy": "<", "ZafarFairness": ">", "ZafarEqOpp": "<"}
 
 #: The sensitivity measures and their variants.
 MEASURE_COLORS = {
