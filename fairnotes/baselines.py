@@ -44,7 +44,7 @@ solved the convex-concave ZafarEqOpp problem with DCCP (cvxpy), here SLSQP finds
 
 The three logistic regressions share ``l2`` (the penalty, default 0 as in Zafar et al.),
 ``max_iter`` (iterations of each optimiser run) and ``tol`` (L-BFGS's bound on the largest gradient
-entry). They read ``s`` in training only; :meth:`predict` reads ``X``.
+entry). They read ``s`` in training only; ``predict`` reads ``X``.
 
 Optimisation and failures. The unconstrained fit is L-BFGS on the convex loss. ZafarFairness is
 convex with a linear constraint and is solved *exactly*: if the unconstrained optimum breaks the
@@ -326,7 +326,7 @@ class ZafarFairness(_ParityLogistic):
     has the plain classifiers' DIbinary there). An ``l2`` penalty makes such weights cost something:
     on that split ``l2 = 1e-4`` is enough for the constraint to move the decisions towards parity.
 
-    ``s`` is used in training only: :meth:`predict` reads ``X``. Attributes after :meth:`fit`:
+    ``s`` is used in training only: ``predict`` reads ``X``. Attributes after ``fit``:
     ``coef_``, ``intercept_``, ``loss_`` and ``covariance_`` (at the solution),
     ``unconstrained_loss_`` and ``unconstrained_covariance_``, ``converged_``, ``n_iter_``,
     ``message_``. A solution that breaks the constraint raises ``RuntimeError``; one whose optimiser

@@ -350,7 +350,7 @@ def target_label_settings(dataset: str, architecture: str) -> dict:
     test part after every epoch, for the history) and ``start`` (``None``: train from the seeded
     initial weights; ``"unmitigated"``: fine-tune a copy of the book's unmitigated model, as the
     pivot does; an option, no preset uses it). The paper's two networks take the settings of the
-    book's unmitigated model (:func:`unmitigated_epochs` and :func:`unmitigated_train_rows`,
+    book's unmitigated model (:func:`unmitigated_epochs` and ``unmitigated_train_rows``,
     mini-batches of 64, Adam at :data:`PAPER_LR`, seed 0, the test part evaluated), the Adult CNN
     included, so that a network trained through target labels differs from the unmitigated one in
     its loss only, and the BCE baseline *is* the unmitigated model (the same cache entry).
