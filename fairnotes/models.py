@@ -241,7 +241,7 @@ class TargetLabelLoss(nn.Module):
             table = np.column_stack([logs, logs[:, 1] - logs[:, 0]])
         self.register_buffer("log_table", torch.as_tensor(table, dtype=torch.float64), persistent=False)
         self._bce = nn.BCEWithLogitsLoss()
-        self._tables: dict = {}
+        self._constants: dict = {}
 
     def extra_repr(self) -> str:
         return f"parameters={self.parameters_.tolist()}"
@@ -256,39 +256,71 @@ class TargetLabelLoss(nn.Module):
         return self.from_codes(logits, y, (2 * s + y).long())
 
     def from_codes(self, logits: torch.Tensor, y: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """The loss from precomputed row codes ``2 s + y`` (long), unchecked: :func:`train` calls it
-        with the codes of every training row computed once."""
+        """The loss from precomputed row codes ``2 s + y`` (long), unchecked. (:func:`train` goes one
+        step further: it looks up every training row's part of the table once, see ``_rows``.)"""
         if self.identity:
             return self._bce(logits, y)
-        return _MarginalNLL.apply(logits, self._table(logits)[codes])
+        table, mean_weights, scale = self._constants_for(logits)
+        return _MarginalNLL.apply(logits, torch.index_select(table, 0, codes), mean_weights, scale)
 
-    def _table(self, like: torch.Tensor) -> torch.Tensor:
-        """The (4, 3) table on ``like``'s device and dtype, converted once per kind."""
-        key = (like.device, like.dtype)
-        if self._tables.get("key") != key:
-            self._tables = {"key": key, "table": self.log_table.to(device=like.device, dtype=like.dtype)}
-        return self._tables["table"]
+    def _rows(self, codes: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """The rows of the log-table for rows with ``codes`` ``2 s + y``, shape ``(n, 3)`` (``log d,
+        log c, log c - log d``), on ``like``'s device and dtype. :func:`train` gathers them once for
+        all its rows, and per batch indexes them as it would index the codes (:meth:`_from_rows`)."""
+        return torch.index_select(self.log_table.to(device=like.device, dtype=like.dtype), 0, codes)
+
+    def _from_rows(self, logits: torch.Tensor, y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """The loss from the rows' part of the table (``_rows``), unchecked; as :meth:`from_codes`."""
+        if self.identity:
+            return self._bce(logits, y)
+        _, mean_weights, scale = self._constants_for(logits)
+        return _MarginalNLL.apply(logits, rows, mean_weights, scale)
+
+    def _constants_for(self, like: torch.Tensor) -> tuple:
+        """For ``n = len(like)`` rows on ``like``'s device and dtype: the (4, 3) table, the vector
+        ``-1/n`` (the mean's weights, negated) and ``1/n``; built once per kind (a training run
+        meets two or three batch sizes; the cache is emptied if it ever holds many)."""
+        key = (like.shape[0], like.dtype, like.device)
+        found = self._constants.get(key)
+        if found is None:
+            n = max(int(like.shape[0]), 1)
+            if len(self._constants) >= 16:
+                self._constants.clear()
+            with torch.inference_mode(False):   # ordinary tensors even if first met in evaluation
+                kind = dict(device=like.device, dtype=like.dtype)
+                found = (self.log_table.to(**kind), torch.full((like.shape[0],), -1.0 / n, **kind),
+                         torch.tensor(1.0 / n, **kind))
+            self._constants[key] = found
+        return found
 
 
 class _MarginalNLL(torch.autograd.Function):
     """Mean ``-log(c sigmoid(z) + d sigmoid(-z))`` from ``w = (log d, log c, log c - log d)`` per row.
 
-    Forward by log-sum-exp; backward in closed form: ``d/dz = sigmoid(z) - q`` with ``q =
-    sigmoid(z + log c - log d)``, the posterior ``P(ybar = 1 | y, x, s)`` (one fused step instead of
-    autograd's chain through the log-sum-exp, which keeps the step near BCE's cost).
+    Forward by log-sum-exp; the gradient in closed form, ``d/dz = sigmoid(z) - q`` with ``q =
+    sigmoid(z + log c - log d)``, the posterior ``P(ybar = 1 | y, x, s)``. The forward pass computes
+    it (divided by ``n``) when the logits need a gradient, and the backward pass only scales it:
+    a Python backward costs its call, so it does one operation. ``mean_weights`` (``-1/n`` each)
+    make the negated mean one ``dot``; ``scale`` is ``1/n`` as a tensor (a Python number would be
+    wrapped into one on every call). Differentiable once: a second derivative raises (a check that
+    costs less than ``once_differentiable``'s wrapper).
     """
 
     @staticmethod
-    def forward(ctx, z, w):
+    def forward(ctx, z, w, mean_weights, scale):
         log_d, log_c, shift = w.unbind(1)
         log_p1 = nn.functional.logsigmoid(z)                       # log p(ybar = 1 | x)
-        ctx.save_for_backward(z, shift)
-        return -torch.logaddexp(log_c + log_p1, log_d + (log_p1 - z)).mean()
+        log_p0 = log_p1 - z                                          # log p(ybar = 0 | x), exact for large |z|
+        log_lik = torch.logaddexp(log_c + log_p1, log_p0.add_(log_d))
+        if ctx.needs_input_grad[0]:
+            ctx.grad_z = torch.sigmoid(z).sub_(torch.add(z, shift).sigmoid_()).mul_(scale)
+        return torch.dot(log_lik, mean_weights)
 
     @staticmethod
     def backward(ctx, grad):
-        z, shift = ctx.saved_tensors
-        return (torch.sigmoid(z) - torch.sigmoid(z + shift)) * (grad / z.shape[0]), None
+        if torch.is_grad_enabled():  # create_graph=True: the saved gradient is a constant, so say so
+            raise RuntimeError("the target-label loss is differentiable once: no second derivatives")
+        return ctx.grad_z * grad, None, None, None
 
 
 def _binary_tensor(name: str, v, like: torch.Tensor) -> torch.Tensor:
@@ -482,13 +514,13 @@ def _target_label_codes(model, loss, y_tr, s_train, y_te, s_test):
 
 def _loss_function(model: nn.Module, loss: TargetLabelLoss | None = None):
     """``(xb, yb, cb) -> (loss, 0/1 prediction)``: BCE on the logits when the model has them, or
-    the target-label loss with the rows' codes ``cb = 2 s + y``."""
+    the target-label loss with the rows' part ``cb`` of its table (:meth:`TargetLabelLoss._rows`)."""
     if loss is not None:
         loss = loss.to(device_of(model))
 
         def loss_and_prediction(xb, yb, cb):
             z = model.logits(xb)
-            return loss.from_codes(z, yb, cb), z > 0
+            return loss._from_rows(z, yb, cb), z > 0
     elif hasattr(model, "logits"):
         bce_logits = nn.BCEWithLogitsLoss()
 
@@ -506,7 +538,7 @@ def _loss_function(model: nn.Module, loss: TargetLabelLoss | None = None):
 
 def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen, c=None) -> dict:
     """One pass over the shuffled rows in mini-batches: mean loss and accuracy (dropout on).
-    ``c``: the rows' codes ``2 s + y`` for a target-label loss (``None`` for BCE)."""
+    ``c``: the rows' part of a target-label loss's table, ``(n, 3)`` (``None`` for BCE)."""
     model.train()
     n = x.shape[0]
     perm = torch.randperm(n, generator=gen).to(x.device)
@@ -540,6 +572,9 @@ def _fit(model, x_tr, y_tr, x_te, y_te, epochs, *, batch_size, lr, weight_decay,
          c_tr=None, c_te=None) -> list[dict]:
     """Adam over ``epochs`` (an iterable of epoch numbers, e.g. a progress bar); one row each."""
     loss_fn = _loss_function(model, loss)
+    if loss is not None:  # each row's part of the loss's table, looked up once (per batch: one index, as for codes)
+        c_tr = loss._rows(c_tr, y_tr)
+        c_te = None if c_te is None else loss._rows(c_te, y_te)
     device = device_of(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     rows = []

@@ -94,6 +94,69 @@ def test_stable_at_parameters_0_and_1_and_large_logits(dtype):
         == pytest.approx(-np.log(0.3), rel=1e-5)
 
 
+def test_closed_form_gradient_in_float32_and_its_limits():
+    """The gradient the forward pass stores is (sigmoid(z) - q) / n, q the posterior; it is not
+    changed by a second backward (retain_graph), and second derivatives raise instead of being wrong."""
+    z, y, s = _rows(64, seed=4)
+    z = z.float()
+    loss = models.TargetLabelLoss(P_DP)
+    zg = z.clone().requires_grad_(True)
+    value = loss(zg, y.float(), s.float())
+    (g1,) = torch.autograd.grad(value, zg, retain_graph=True)
+    (g2,) = torch.autograd.grad(value, zg, retain_graph=True)
+    zd, sd, yd = z.double().numpy(), s.numpy().astype(int), y.numpy()
+    c = np.where(yd == 1, P_DP[sd, 1], 1 - P_DP[sd, 1])
+    d = np.where(yd == 1, P_DP[sd, 0], 1 - P_DP[sd, 0])
+    p1 = 1 / (1 + np.exp(-zd))
+    q = c * p1 / (c * p1 + d * (1 - p1))
+    np.testing.assert_allclose(g1.numpy(), (p1 - q) / len(zd), rtol=1e-5, atol=1e-8)
+    assert torch.equal(g1, g2)
+    (g3,) = torch.autograd.grad(2.0 * loss(zg, y.float(), s.float()), zg)      # the incoming gradient scales it
+    torch.testing.assert_close(g3, 2 * g1)
+    with pytest.raises(RuntimeError, match="differentiable once"):
+        (gg,) = torch.autograd.grad(loss(zg, y.float(), s.float()), zg, create_graph=True)
+        gg.sum().backward()
+
+
+def test_batch_sizes_dtypes_and_inference_mode_share_one_loss():
+    """One loss object meets several batch sizes and dtypes (its per-size constants are cached), and
+    is evaluated under inference mode (as train evaluates); every value is the direct computation."""
+    loss = models.TargetLabelLoss(P_ANY)
+    for n, dtype in [(64, torch.float64), (1, torch.float64), (65, torch.float32), (64, torch.float32),
+                     (7, torch.float64), (64, torch.float64)] * 4:
+        z, y, s = (v.to(dtype) for v in _rows(n, seed=n))
+        with torch.inference_mode():
+            inf_value = float(loss(z, y, s))
+        zg = z.clone().requires_grad_(True)
+        value = loss(zg, y, s)
+        value.backward()
+        rtol = 1e-10 if dtype == torch.float64 else 1e-5
+        np.testing.assert_allclose([float(value.detach()), inf_value], _by_hand(P_ANY, z, y, s), rtol=rtol)
+        assert value.dtype == dtype and zg.grad.dtype == dtype
+    assert len(loss._constants) <= 16
+    for n in range(100, 140):                                   # many sizes: the cache stays small
+        z, y, s = _rows(n, seed=n)
+        np.testing.assert_allclose(float(loss(z, y, s)), _by_hand(P_ANY, z, y, s), rtol=1e-10)
+    assert len(loss._constants) <= 16
+
+
+def test_rows_path_equals_codes_path():
+    """What train calls (the rows' part of the table, gathered once, then indexed per batch) is
+    what from_codes computes: the same value and gradient, bit for bit."""
+    z, y, s = _rows(200, seed=5)
+    codes = (2 * s + y).long()
+    for P in (P_DP, P_ANY, tl.identity_parameters()):
+        loss = models.TargetLabelLoss(P)
+        rows = loss._rows(codes, y)
+        assert rows.shape == (200, 3) and rows.dtype == y.dtype
+        idx = torch.arange(0, 200, 3)
+        za, zb = z[idx].clone().requires_grad_(True), z[idx].clone().requires_grad_(True)
+        va, vb = loss.from_codes(za, y[idx], codes[idx]), loss._from_rows(zb, y[idx], rows[idx])
+        va.backward()
+        vb.backward()
+        assert torch.equal(va, vb) and torch.equal(za.grad, zb.grad)
+
+
 def test_gradients_finite_through_a_network():
     rng = np.random.default_rng(0)
     X = torch.tensor(rng.normal(size=(40, 5)) * 100, dtype=torch.float32)
