@@ -153,7 +153,9 @@ def test_screenshots_of_every_page(built_book):
     committed). The test checks only that each page rendered its title and that every screenshot
     was written.
     """
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
     from conftest import toc_files
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -164,6 +166,10 @@ def test_screenshots_of_every_page(built_book):
             page = built_book / (rel + ".html")
             for width in SCREENSHOT_WIDTHS:
                 browser.get(page.as_uri())
+                try:   # a long page (the API reference) can still be laying out when get() returns
+                    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "main h1"))
+                except TimeoutException:
+                    pass
                 assert browser.find_elements(By.CSS_SELECTOR, "main h1"), f"{rel}: no title rendered"
                 _full_page_screenshot(browser, SCREENSHOTS / f"{Path(rel).name}-{width}.png", width)
             browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
