@@ -252,6 +252,10 @@ def _resolve(model, X, s, s_column, fd_step):
         if s_column is not None:
             raise ValueError("for a FairGP model, pass X without s and s separately; s_column is decided by the model")
         model.check_fitted()
+        if model.s_as_input and getattr(model, "s_kernel", "ard") != "ard":
+            raise ValueError(f"this FairGP* reads s as a group index (s_kernel={model.s_kernel!r}): its prediction "
+                             "has no derivative with respect to s, so prediction sensitivity is not defined; "
+                             "compare predict_proba(X, s) with predict_proba(X, 1 - s) instead")
         backend = _TensorFlowBackend(model.proba_function())
         if not model.s_as_input:
             notes.append("FairGP uses s only in its likelihood during training; its predictions never read s")

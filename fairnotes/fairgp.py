@@ -43,6 +43,7 @@ from fairnotes.target_labels import check_parameters, identity_parameters  # noq
 
 __all__ = [
     "FairGPLikelihood",
+    "S_KERNELS",
     "pack_labels",
     "FairGP",
     "TrainingHistory",
@@ -155,9 +156,14 @@ def _probit_predictive(Fmu, Fvar, invlink=inv_probit):
     return inv_probit(Fmu / tf.sqrt(1.0 + Fvar))
 
 
+#: How ``s`` enters FairGP\*'s kernel (:class:`FairGP`, ``s_kernel``): as a raw 0/1 column with its own
+#: ARD lengthscale (the paper's reading), or as a group index of a coregionalisation kernel.
+S_KERNELS = ("ard", "group")
+
+
 def build_svgp(X, likelihood, *, num_inducing: int = 500, lengthscale: Optional[float] = None,
                active_dims: Optional[Sequence[int]] = None, num_data: Optional[int] = None,
-               seed: int = 0, whiten: bool = True) -> gpflow.models.SVGP:
+               seed: int = 0, whiten: bool = True, s_kernel: Optional[str] = None) -> gpflow.models.SVGP:
     """A sparse variational GP for binary classification (the paper's Section 4.2 settings).
 
     Squared-exponential kernel with one lengthscale per input (ARD), initialised to
@@ -165,14 +171,35 @@ def build_svgp(X, likelihood, *, num_inducing: int = 500, lengthscale: Optional[
     standardized points); ``num_inducing`` inducing inputs initialised at a seeded random subset
     of the rows of ``X`` (and trained); a full-covariance Gaussian ``q(u)``.
 
+    ``s_kernel="group"``: the last column of ``X`` is ``s`` (0/1) and the kernel is
+    ``k((x, s), (x', s')) = k_SE(x, x') B[s, s']``, the SE kernel on the other columns times a
+    coregionalisation matrix ``B = w w^T + diag(kappa)`` (``gpflow.kernels.Coregion``, rank 1,
+    initialised at ``w = (1, 1)``, ``kappa = (1, 1)``: a prior correlation of 0.5 between a
+    person's latent values in the two groups, learned from there). The inducing inputs keep the
+    ``s`` of the rows they start at: the kernel reads ``s`` as an index, so no gradient moves it.
+
     See the chapter :doc:`/book/fairgp_parity`, section "The model".
     """
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
-    dims = list(range(d)) if active_dims is None else list(active_dims)
+    if s_kernel not in (None, *S_KERNELS):
+        raise ValueError(f"s_kernel must be None or one of {list(S_KERNELS)}, got {s_kernel!r}")
+    group = s_kernel == "group"
+    if group:
+        if active_dims is not None:
+            raise ValueError("s_kernel='group' decides the active dimensions itself (the last column is s)")
+        if d < 2 or not np.isin(X[:, -1], (0.0, 1.0)).all():
+            raise ValueError("s_kernel='group' needs X's last column to be s, holding only 0 and 1")
+        dims = list(range(d - 1))
+    else:
+        dims = list(range(d)) if active_dims is None else list(active_dims)
     ls = float(np.sqrt(len(dims))) if lengthscale is None else float(lengthscale)
     kernel = gpflow.kernels.SquaredExponential(lengthscales=np.full(len(dims), ls),
-                                               active_dims=None if active_dims is None else dims)
+                                               active_dims=dims if (group or active_dims is not None) else None)
+    if group:
+        coregion = gpflow.kernels.Coregion(output_dim=2, rank=1, active_dims=[d - 1])
+        coregion.W.assign(np.ones((2, 1)))
+        kernel = kernel * coregion
     rng = np.random.default_rng(seed)
     m = min(int(num_inducing), n)
     Z = X[rng.choice(n, size=m, replace=False)].copy()
@@ -224,6 +251,13 @@ class FairGP:
     s_as_input
         ``False``: FairGP, ``s`` is used by the likelihood in training only. ``True``: FairGP\\*,
         ``s`` is also the last input of the kernel, at training and prediction time.
+    s_kernel
+        How FairGP\\*'s kernel reads ``s`` (:data:`S_KERNELS`): ``"ard"`` (default, the paper's
+        reading) a raw 0/1 column with its own ARD lengthscale ``l_s``, so a person's latent values in
+        the two groups have prior correlation ``exp(-1/(2 l_s^2))``; ``"group"`` the SE kernel on the
+        features times a learned 2x2 group covariance (:func:`build_svgp`), in which the groups can
+        differ as much as the data say. :meth:`group_correlation` gives the learned correlation of
+        either. Only with ``s_as_input=True``.
     num_inducing, batch_size, steps
         The SVGP's size and training length (the paper: 500, 500; steps not reported).
     natgrad_gamma
@@ -236,11 +270,17 @@ class FairGP:
         natural gradients are off).
     seed
         Seeds the inducing-point initialisation and the mini-batch order.
+    patience
+        A stopping rule instead of a fixed number of steps: with ``fit(..., validation=...,
+        eval_every=k)``, stop once the held-out log density of the observed labels (see
+        :meth:`fit`) has not improved for ``patience`` evaluations, and go back to the parameters of
+        the best evaluation. ``steps`` is then the most steps. ``None`` (default): train ``steps``.
     progress, desc
         tqdm bar over steps via :func:`fairnotes.runtime.progress` (off in fast mode).
 
     ``fit(X, y, s)`` trains; ``predict_proba(X, s)`` is ``p(ybar = 1 | x)``; ``predict`` thresholds
-    it at 0.5. ``history`` is a :class:`TrainingHistory`.
+    it at 0.5. ``history`` is a :class:`TrainingHistory`; ``best_step`` the step whose parameters the
+    model holds (the last step without a stopping rule).
 
     See the chapter :doc:`/book/fairgp_parity`.
     """
@@ -248,9 +288,17 @@ class FairGP:
     def __init__(self, parameters=None, *, s_as_input: bool = False, num_inducing: int = 500,
                  batch_size: int = 500, steps: int = 1000, natgrad_gamma: Optional[float] = None,
                  learning_rate: float = 0.01, lengthscale: Optional[float] = None,
+                 s_kernel: str = "ard", patience: Optional[int] = None,
                  seed: int = 0, progress: Optional[bool] = None, desc: str = "FairGP"):
         self.parameters = identity_parameters() if parameters is None else check_parameters(parameters)
         self.s_as_input = bool(s_as_input)
+        if s_kernel not in S_KERNELS:
+            raise ValueError(f"s_kernel must be one of {list(S_KERNELS)}, got {s_kernel!r}")
+        if s_kernel != "ard" and not self.s_as_input:
+            raise ValueError(f"s_kernel={s_kernel!r} says how the kernel reads s: it needs s_as_input=True (FairGP*)")
+        self.s_kernel = s_kernel
+        self.patience = None if patience is None else positive_int("patience", patience)
+        self.best_step: Optional[int] = None
         self.num_inducing = positive_int("num_inducing", num_inducing)
         self.batch_size = positive_int("batch_size", batch_size)
         self.steps = positive_int("steps", steps)
@@ -275,24 +323,65 @@ class FairGP:
         return np.concatenate([X, np.asarray(s, dtype=np.float64).reshape(-1, 1)], axis=1)
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, X, y, s, *, eval_set: Optional[tuple] = None, eval_every: int = 0) -> "FairGP":
-        """Train on ``(X, y, s)``; ``eval_set=(X_test, y_test, s_test)`` with ``eval_every=k``
-        records accuracy, DIbinary and group rates every ``k`` steps in ``history``."""
+    def fit(self, X, y, s, *, eval_set: Optional[tuple] = None, eval_every: int = 0,
+            validation: Optional[tuple] = None) -> "FairGP":
+        """Train on ``(X, y, s)``.
+
+        ``eval_set=(X_test, y_test, s_test)`` with ``eval_every=k`` records accuracy, DIbinary and
+        group rates every ``k`` steps in ``history``. ``validation=(X_val, y_val, s_val)``, rows
+        held out from training, records ``val_log_density`` every ``k`` steps: the mean log
+        probability of their *observed* labels under the model, ``log p(y | x, s)`` through the
+        FairGP likelihood (the held-out counterpart of the ELBO's data term); the stopping rule
+        (``patience``) watches it.
+        """
         y = np.asarray(y).reshape(-1)
         s = np.asarray(s).reshape(-1)
+        if self.patience is not None and (validation is None or not eval_every):
+            raise ValueError("a stopping rule (patience) needs validation=(X_val, y_val, s_val) and eval_every > 0")
         Xk = self.kernel_inputs(X, s)
         Y = pack_labels(y, s)
         n = len(Y)
         lik = FairGPLikelihood(self.parameters)
-        self.model = model = build_svgp(Xk, lik, num_inducing=self.num_inducing,
-                                        lengthscale=self.lengthscale, seed=self.seed)
+        self.model = model = build_svgp(Xk, lik, num_inducing=self.num_inducing, lengthscale=self.lengthscale,
+                                        seed=self.seed, s_kernel=self.s_kernel if self.s_as_input else None)
         self.history = TrainingHistory()
-        _train(model, Xk, Y, steps=self.steps, batch_size=self.batch_size,
-               natgrad_gamma=self.natgrad_gamma, learning_rate=self.learning_rate, seed=self.seed,
-               history=self.history, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
-               n=n, progress=self.progress, desc=self.desc)
+        self.best_step = _train(model, Xk, Y, steps=self.steps, batch_size=self.batch_size,
+                                natgrad_gamma=self.natgrad_gamma, learning_rate=self.learning_rate, seed=self.seed,
+                                history=self.history, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
+                                n=n, progress=self.progress, desc=self.desc,
+                                val_fn=self._make_validation(validation), patience=self.patience)
         self.train_seconds = self.history.rows[-1]["seconds"] if self.history.rows else float("nan")
         return self
+
+    def _make_validation(self, validation):
+        if validation is None:
+            return None
+        Xv, yv, sv = validation
+        yv = np.asarray(yv).reshape(-1)
+        sv = np.asarray(sv).reshape(-1)
+        Xkv = tf.constant(self.kernel_inputs(Xv, sv))
+        Yv = tf.constant(pack_labels(yv, sv))
+
+        def log_density():
+            out = [self.model.predict_log_density((Xkv[i:i + 5000], Yv[i:i + 5000])).numpy()
+                   for i in range(0, Xkv.shape[0], 5000)]
+            return float(np.mean(np.concatenate(out)))
+        return log_density
+
+    def group_correlation(self) -> float:
+        """FairGP\\*: the prior correlation of one person's latent values as a member of group 0 and of
+        group 1, as learned: ``exp(-1/(2 l_s^2))`` for ``s_kernel="ard"``, ``B01 / sqrt(B00 B11)``
+        for ``"group"``. The closer to 1, the more the prior ties the two groups together.
+        See the chapter :doc:`/book/fairgp_parity`, section "What changes the result"."""
+        self.check_fitted()
+        if not self.s_as_input:
+            raise ValueError("FairGP's kernel does not read s: there is no group correlation (use s_as_input=True)")
+        k = self.model.kernel
+        if self.s_kernel == "ard":
+            ls_s = float(k.lengthscales.numpy()[-1])
+            return float(np.exp(-0.5 / ls_s ** 2))
+        B = k.kernels[1].output_covariance().numpy()
+        return float(B[0, 1] / np.sqrt(B[0, 0] * B[1, 1]))
 
     def _make_eval(self, eval_set):
         if eval_set is None:
@@ -343,7 +432,9 @@ class FairGP:
 
     def __repr__(self) -> str:
         kind = "FairGP*" if self.s_as_input else "FairGP"
-        return (f"{kind}(M={self.num_inducing}, batch={self.batch_size}, steps={self.steps}, "
+        extra = f", s_kernel={self.s_kernel!r}" if self.s_as_input and self.s_kernel != "ard" else ""
+        extra += f", patience={self.patience}" if self.patience is not None else ""
+        return (f"{kind}(M={self.num_inducing}, batch={self.batch_size}, steps={self.steps}{extra}, "
                 f"P={np.round(self.parameters, 3).tolist()})")
 
 
@@ -383,8 +474,11 @@ def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01):
 
 
 def _train(model, X, Y, *, steps, batch_size, natgrad_gamma, learning_rate, seed, history,
-           eval_fn=None, eval_every=0, n=None, progress=None, desc="FairGP"):
-    """Mini-batch training (sampling without replacement, reshuffled every epoch)."""
+           eval_fn=None, eval_every=0, n=None, progress=None, desc="FairGP", val_fn=None, patience=None):
+    """Mini-batch training (sampling without replacement, reshuffled every epoch).
+
+    Returns the step whose parameters the model holds at the end: the last one, or with
+    ``patience`` the evaluation with the best ``val_fn()`` (the model goes back to it)."""
     n = len(Y) if n is None else n
     batch_size = min(batch_size, n)
     rng = np.random.default_rng(seed + 1)
@@ -393,6 +487,7 @@ def _train(model, X, Y, *, steps, batch_size, natgrad_gamma, learning_rate, seed
     losses = []
     t0 = time.perf_counter()
     elapsed = 0.0
+    best_value, best_step, best_params, since_best = -np.inf, steps, None, 0
     for it in runtime.progress(range(1, steps + 1), disable=None if progress is None else not progress, desc=desc):
         if len(order) < batch_size:
             order = np.concatenate([order, rng.permutation(n)])
@@ -403,7 +498,22 @@ def _train(model, X, Y, *, steps, batch_size, natgrad_gamma, learning_rate, seed
             row = {"step": it, "elbo": -float(np.mean(losses)) / n, "seconds": elapsed}
             if eval_fn is not None and (eval_every or it == steps):
                 row.update(eval_fn())
+            stop = False
+            if val_fn is not None:
+                value = row["val_log_density"] = val_fn()
+                if patience is not None:
+                    if value > best_value:
+                        best_value, best_step, since_best = value, it, 0
+                        best_params = {k: v.numpy().copy() for k, v in
+                                       gpflow.utilities.parameter_dict(model).items()}
+                    else:
+                        since_best += 1
+                        stop = since_best >= patience
             history.rows.append(row)
             losses = []
             t0 = time.perf_counter()
-    return history
+            if stop:
+                break
+    if patience is not None and best_params is not None and best_step != history.rows[-1]["step"]:
+        gpflow.utilities.multiple_assign(model, best_params)
+    return best_step if patience is not None else history.rows[-1]["step"] if history.rows else steps

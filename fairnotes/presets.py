@@ -226,22 +226,35 @@ class BookModels:
         return models.predict(self.unfair, self.split.X_test), models.predict(self.fair, self.split.X_test)
 
 
-def book_models(dataset: str, architecture: str, *, progress: bool | None = None) -> BookModels:
+def book_models(dataset: str, architecture: str, *, progress: bool | None = None, include_protected: bool = True,
+                **overrides) -> BookModels:
     """Train (or load from the disk cache) the book's "unfair" and "fair" model for one pair.
 
     The "unfair" model is :func:`unmitigated_model`; the "fair" one is
     :func:`fairnotes.adversarial.train_adversarial` started from a copy of it, with
     :func:`pivot_settings`, race and sex as the adversary's targets. Every chapter that calls this
     with the same arguments gets the same two models (the second from the cache).
-    See the chapter :doc:`/book/adversarial`, section "The book's models".
+
+    For an ablation, keyword ``overrides`` replace settings of the game (``lambdas``,
+    ``n_iterations``, ``adversary_rows``, ``classifier_lr``, ...: the keys of
+    :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes), and
+    ``include_protected=False`` trains both models without race and sex among their inputs (the
+    adversary still sees both). See the chapter :doc:`/book/adversarial`, section "The book's
+    models", and :doc:`/book/audit`, section "Why the book's proxy labels differ from the paper's".
     """
     from fairnotes import _torch, adversarial
 
     st = pivot_settings(dataset, architecture)
+    unknown = sorted(set(overrides) - set(_GAME_KEYS))
+    if unknown:
+        raise ValueError(f"unknown pivot settings {unknown}; the game's settings are {sorted(_GAME_KEYS)}")
+    st.update(overrides)
+    st["include_protected"] = bool(include_protected)
     with _torch.num_threads(1 if architecture == "linear" else None):
         unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
                                                  batch_size=st["unfair_batch_size"], seed=st["seed"],
-                                                 train_rows=st["train_rows"], progress=progress)
+                                                 train_rows=st["train_rows"], progress=progress,
+                                                 include_protected=bool(include_protected))
         n = len(sp.X_train) if st["train_rows"] is None else st["train_rows"]
         X, y, S = sp.X_train[:n], sp.y_train[:n], sp.S_train.iloc[:n][["race", "sex"]]
         fair = copy.deepcopy(unfair)

@@ -33,10 +33,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["RESULTS_DIR", "RECORD_ENV", "PROVENANCE_KEYS", "record", "results_dir", "stored", "StoredRun"]
+__all__ = ["RESULTS_DIR", "ABLATIONS_DIR", "RECORD_ENV", "PROVENANCE_KEYS", "record", "results_dir", "stored",
+           "stored_ablation", "StoredRun", "to_json", "from_json"]
 
 #: Where the stored runs live, relative to the repository root (the folder holding ``_toc.yml``).
 RESULTS_DIR = Path("results") / "paper_size"
+
+#: Where the stored ablations live (``python tools/ablations.py`` writes them), relative to the root.
+ABLATIONS_DIR = Path("results") / "ablations"
 
 #: The environment variable naming the file that :func:`record` writes to.
 RECORD_ENV = "FAIRNOTES_RECORD"
@@ -46,13 +50,14 @@ PROVENANCE_KEYS = ("command", "commit", "started", "finished", "machine", "cores
                    "versions", "environment")
 
 
-def _encode(value):
-    """A JSON-able form of ``value``; DataFrames and numpy values are tagged so they come back."""
+def to_json(value):
+    """A JSON-able form of ``value`` (how :func:`record` and ``tools/ablations.py`` store it): DataFrames
+    are tagged so that :func:`from_json` gives them back with their index; NaN becomes ``None``."""
     if isinstance(value, pd.DataFrame):
         return {"__dataframe__": value.reset_index().to_json(orient="split", double_precision=15),
                 "index": [n for n in value.index.names if n is not None]}
     if isinstance(value, pd.Series):
-        return _encode(value.to_frame())
+        return to_json(value.to_frame())
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):
@@ -61,24 +66,25 @@ def _encode(value):
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, np.ndarray):
-        return [_encode(v) for v in value.tolist()]
+        return [to_json(v) for v in value.tolist()]
     if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
+        return [to_json(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
+        return {str(k): to_json(v) for k, v in value.items()}
     if value is None or isinstance(value, (int, str)):
         return value
     raise TypeError(f"record() takes numbers, strings, lists, dicts and DataFrames, got {type(value).__name__}")
 
 
-def _decode(value):
+def from_json(value):
+    """The value :func:`to_json` stored (a DataFrame comes back as one)."""
     if isinstance(value, dict) and "__dataframe__" in value:
         df = pd.read_json(StringIO(value["__dataframe__"]), orient="split")
         return df.set_index(value["index"]) if value["index"] else df
     if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
+        return {k: from_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [from_json(v) for v in value]
     return value
 
 
@@ -91,7 +97,7 @@ def record(name: str, value):
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"record() needs a non-empty string name, got {name!r}")
-    encoded = _encode(value)       # a value that cannot be stored fails in every build, not only the paper run
+    encoded = to_json(value)       # a value that cannot be stored fails in every build, not only the paper run
     path = os.environ.get(RECORD_ENV)
     if path:
         p = Path(path)
@@ -101,16 +107,20 @@ def record(name: str, value):
     return value
 
 
-def results_dir(start: Path | str | None = None) -> Path | None:
-    """``results/paper_size`` of the repository that holds ``start`` (default: the working folder).
+def results_dir(start: Path | str | None = None, *, kind: str = "paper_size") -> Path | None:
+    """``results/paper_size`` (or, ``kind="ablations"``, ``results/ablations``) of the repository
+    that holds ``start`` (default: the working folder).
 
     The repository root is the first folder, from ``start`` upwards, that holds ``_toc.yml``;
     ``None`` if there is none. See the appendix :doc:`/book/running`.
     """
+    folders = {"paper_size": RESULTS_DIR, "ablations": ABLATIONS_DIR}
+    if kind not in folders:
+        raise ValueError(f"kind must be one of {list(folders)}, got {kind!r}")
     here = Path(start or Path.cwd()).resolve()
     for p in (here, *here.parents):
         if (p / "_toc.yml").exists():
-            return p / RESULTS_DIR
+            return p / folders[kind]
     return None
 
 
@@ -129,23 +139,27 @@ class StoredRun:
     provenance: dict
     path: Path | None = None
     notes: list = field(default_factory=list)
+    kind: str = "paper_size"
 
     def __getitem__(self, name: str):
         if name not in self.values:
-            raise KeyError(f"the stored paper-size run of {self.chapter!r} recorded no {name!r}; it has "
-                           f"{sorted(self.values)}. Re-run: python tools/paper_runs.py {self.chapter} --force")
-        return _decode(self.values[name])
+            tool = "paper_runs" if self.kind == "paper_size" else "ablations"
+            what = "paper-size run" if self.kind == "paper_size" else "ablation"
+            raise KeyError(f"the stored {what} {self.chapter!r} recorded no {name!r}; it has "
+                           f"{sorted(self.values)}. Re-run: python tools/{tool}.py {self.chapter} --force")
+        return from_json(self.values[name])
 
     def line(self) -> str:
         """The provenance in one sentence, for under a table or a figure."""
         p = self.provenance
         hours = p["wall_seconds"] / 3600
         took = f"{hours:.1f} h" if hours >= 1 else f"{p['wall_seconds'] / 60:.0f} min"
-        return (f"Stored paper-size run: `{p['command']}`, commit {p['commit'][:10]}, finished "
+        what = "Stored paper-size run" if self.kind == "paper_size" else "Stored ablation"
+        return (f"{what}: `{p['command']}`, commit {p['commit'][:10]}, finished "
                 f"{p['finished']}, {p['machine']} ({p['cores']} cores), {took} wall time.")
 
 
-def stored(chapter: str, *, directory: Path | str | None = None) -> StoredRun | None:
+def stored(chapter: str, *, directory: Path | str | None = None, kind: str = "paper_size") -> StoredRun | None:
     """The stored paper-size run of ``chapter`` (e.g. ``"fairgp_parity"``), or ``None`` if absent.
 
     Reads ``results/paper_size/<chapter>.json`` of the repository (:func:`results_dir`), or of
@@ -154,7 +168,7 @@ def stored(chapter: str, *, directory: Path | str | None = None) -> StoredRun | 
     """
     if not isinstance(chapter, str) or not chapter or "/" in chapter:
         raise ValueError(f"chapter must be a chapter's file name without .md, e.g. 'fairgp_parity', got {chapter!r}")
-    folder = Path(directory) if directory is not None else results_dir()
+    folder = Path(directory) if directory is not None else results_dir(kind=kind)
     if folder is None:
         return None
     path = folder / f"{chapter}.json"
@@ -164,6 +178,17 @@ def stored(chapter: str, *, directory: Path | str | None = None) -> StoredRun | 
     prov = data.get("provenance", {})
     missing = [k for k in PROVENANCE_KEYS if k not in prov]
     if missing:
-        raise ValueError(f"{path} lacks the provenance {missing}: it is not a run of tools/paper_runs.py")
+        tool = "paper_runs" if kind == "paper_size" else "ablations"
+        raise ValueError(f"{path} lacks the provenance {missing}: it is not a run of tools/{tool}.py")
     return StoredRun(chapter=chapter, values=data.get("values", {}), glued=data.get("glued", {}),
-                     provenance=prov, path=path, notes=data.get("notes", []))
+                     provenance=prov, path=path, notes=data.get("notes", []), kind=kind)
+
+
+def stored_ablation(name: str, *, directory: Path | str | None = None) -> StoredRun | None:
+    """The stored ablation ``name`` (e.g. ``"pivot"``), or ``None`` if the repository holds none.
+
+    Reads ``results/ablations/<name>.json``, which ``python tools/ablations.py <name>`` writes:
+    its ``values`` are the ablation's tables (DataFrames), with the same provenance as a stored
+    paper-size run. See the appendix :doc:`/book/running`, section "Stored ablations".
+    """
+    return stored(name, directory=directory, kind="ablations")

@@ -235,3 +235,73 @@ def test_fairgp_star_needs_s_and_probability_is_differentiable():
     d[:, 0] = eps
     fd = (f(xt + d).numpy() - f(xt - d).numpy()) / (2 * eps)
     np.testing.assert_allclose(g[:, 0], fd, rtol=1e-4, atol=1e-8)
+
+
+def test_group_kernel_is_se_times_a_group_covariance_and_keeps_inducing_s():
+    x, y, s = _toy(n=300, seed=5)
+    clf = fg.FairGP(tl.parity_parameters([0.3, 0.6], "mean"), s_as_input=True, s_kernel="group",
+                    num_inducing=15, batch_size=100, steps=60, learning_rate=0.05, progress=False).fit(x, y, s)
+    kern = clf.model.kernel
+    Xk = clf.kernel_inputs(x[:6], s[:6])
+    # the kernel by hand: SE on the features times B[s, s'] with B = w w^T + diag(kappa)
+    ls = kern.kernels[0].lengthscales.numpy()
+    var = kern.kernels[0].variance.numpy()
+    w, kappa = kern.kernels[1].W.numpy(), kern.kernels[1].kappa.numpy()
+    B = w @ w.T + np.diag(kappa)
+    d2 = (((Xk[:, None, :2] - Xk[None, :, :2]) / ls) ** 2).sum(-1)
+    by_hand = var * np.exp(-0.5 * d2) * B[s[:6][:, None], s[:6][None, :]]
+    np.testing.assert_allclose(kern(Xk).numpy(), by_hand, rtol=1e-10)
+    # the inducing inputs' s column is still 0/1 after training (the kernel reads it as an index)
+    Z = clf.model.inducing_variable.Z.numpy()
+    assert np.isin(Z[:, -1], (0.0, 1.0)).all()
+    rho = clf.group_correlation()
+    np.testing.assert_allclose(rho, B[0, 1] / np.sqrt(B[0, 0] * B[1, 1]))
+    assert -1 < rho < 1
+    # the paper's reading: the correlation implied by the ARD lengthscale of the s column
+    ard = fg.FairGP(None, s_as_input=True, num_inducing=10, batch_size=100, steps=5, progress=False).fit(x, y, s)
+    np.testing.assert_allclose(ard.group_correlation(),
+                               np.exp(-0.5 / ard.model.kernel.lengthscales.numpy()[-1] ** 2))
+
+
+def test_group_kernel_bad_input_and_no_sensitivity():
+    from fairnotes import audit
+
+    with pytest.raises(ValueError, match="s_as_input=True"):
+        fg.FairGP(None, s_kernel="group")
+    with pytest.raises(ValueError, match="s_kernel must be one of"):
+        fg.FairGP(None, s_as_input=True, s_kernel="rbf")
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        fg.build_svgp(np.array([[0.1, 0.5], [0.2, 2.0]]), fg.FairGPLikelihood(), num_inducing=2, s_kernel="group")
+    x, y, s = _toy(n=120, seed=6)
+    plain = fg.FairGP(None, num_inducing=5, batch_size=60, steps=3, progress=False).fit(x, y, s)
+    with pytest.raises(ValueError, match="does not read s"):
+        plain.group_correlation()
+    clf = fg.FairGP(None, s_as_input=True, s_kernel="group", num_inducing=5, batch_size=60, steps=3,
+                    progress=False).fit(x, y, s)
+    with pytest.raises(ValueError, match="no derivative with respect to s"):
+        audit.audit(clf, x, s=s)
+
+
+def test_stopping_rule_stops_restores_the_best_step_and_needs_validation():
+    x, y, s = _toy(n=600, seed=7)
+    tr, va = np.arange(400), np.arange(400, 600)
+    with pytest.raises(ValueError, match="needs validation"):
+        fg.FairGP(None, patience=2, num_inducing=5, steps=10, progress=False).fit(x[tr], y[tr], s[tr])
+    with pytest.raises(ValueError, match="patience"):
+        fg.FairGP(None, patience=0)
+    kw = dict(num_inducing=10, batch_size=100, steps=2000, learning_rate=0.05, seed=0, progress=False)
+    clf = fg.FairGP(None, patience=3, **kw).fit(x[tr], y[tr], s[tr], validation=(x[va], y[va], s[va]),
+                                                eval_every=10)
+    h = clf.history.frame
+    assert h["step"].iloc[-1] < 2000                       # it stopped before the most steps
+    best = int(h.loc[h["val_log_density"].idxmax(), "step"])
+    assert clf.best_step == best
+    assert h["step"].iloc[-1] == best + 3 * 10             # three evaluations without improvement
+    # the model holds the best step's parameters: its held-out log density is the best one recorded
+    Xv, Yv = tf.constant(x[va]), tf.constant(fg.pack_labels(y[va], s[va]))
+    np.testing.assert_allclose(clf.model.predict_log_density((Xv, Yv)).numpy().mean(),
+                               h["val_log_density"].max(), rtol=1e-9)
+    # without a rule the validation density is only recorded
+    free = fg.FairGP(None, **dict(kw, steps=30)).fit(x[tr], y[tr], s[tr], validation=(x[va], y[va], s[va]),
+                                                     eval_every=10)
+    assert list(free.history.frame["step"]) == [10, 20, 30] and free.best_step == 30

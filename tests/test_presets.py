@@ -67,3 +67,8 @@ def test_fairgp_split_and_settings():
         presets.fairgp_settings(inducing=3)
     with pytest.raises(ValueError, match="kind"):
         presets.fit_fairgp(sp, "SVM")
+
+
+def test_book_models_refuses_unknown_overrides():
+    with pytest.raises(ValueError, match="unknown pivot settings"):
+        presets.book_models("compas", "linear", lambda_factor=3)

@@ -100,3 +100,59 @@ def test_chapters_read_only_stored_runs_that_exist():
         if "runs.stored(" in text:
             assert f'runs.stored("{chapter.stem}")' in text, f"{chapter.name} reads another chapter's stored run"
             assert chapter.stem in paper_runs.EXPERIMENTS
+
+
+import ablations  # noqa: E402
+
+
+def test_stored_ablation_round_trip_and_its_own_folder(tmp_path):
+    df = pd.DataFrame({"variant": ["book", "lambda x3"], "!Match": [642, 1015], "ratio": [3.1, np.nan]})
+    prov = {k: "x" for k in runs.PROVENANCE_KEYS} | {"wall_seconds": 600.0, "cores": 2, "commit": "abcdef0123"}
+    (tmp_path / "pivot.json").write_text(json.dumps({"provenance": prov, "values": {"variants": runs.to_json(df)}}))
+    run = runs.stored_ablation("pivot", directory=tmp_path)
+    back = run["variants"]
+    assert list(back["variant"]) == ["book", "lambda x3"] and np.isnan(back.loc[1, "ratio"])
+    assert run.line().startswith("Stored ablation:") and "10 min" in run.line()
+    with pytest.raises(KeyError, match="tools/ablations.py pivot --force"):
+        run["fits"]
+    assert runs.results_dir(ROOT / "book", kind="ablations") == ROOT / "results" / "ablations"
+    with pytest.raises(ValueError, match="kind"):
+        runs.results_dir(ROOT, kind="paper")
+
+
+def test_ablation_pieces_resume(tmp_path, monkeypatch):
+    monkeypatch.setattr(ablations, "PARTIAL_DIR", tmp_path)
+    calls = []
+    p = ablations.Pieces("demo", fresh=False)
+    assert p.get("a", lambda: calls.append(1) or {"x": np.float64(np.nan), "n": np.int64(2)}) == {"x": None, "n": 2}
+    again = ablations.Pieces("demo", fresh=False)          # a new invocation reads the finished piece back
+    assert again.get("a", lambda: calls.append(2) or {}) == {"x": None, "n": 2} and calls == [1]
+    assert ablations.Pieces("demo", fresh=True).rows == {}
+
+
+def test_ablation_tool_refuses_fast_mode_and_unknown_names(monkeypatch, capsys):
+    monkeypatch.setenv("FAIRNOTES_FAST", "1")
+    with pytest.raises(SystemExit):
+        ablations.main(["pivot"])
+    with pytest.raises(SystemExit):
+        ablations.main(["pivots", "--list"])
+
+
+STORED_ABLATIONS = sorted((ROOT / runs.ABLATIONS_DIR).glob("*.json"))
+
+
+@pytest.mark.parametrize("path", STORED_ABLATIONS, ids=[p.stem for p in STORED_ABLATIONS])
+def test_every_stored_ablation_is_complete(path):
+    """A stored ablation names a known ablation, carries its provenance and every table it declares."""
+    assert path.stem in ablations.ABLATIONS, f"{path.name} is not an ablation of tools/ablations.py"
+    run = runs.stored_ablation(path.stem)
+    for key in runs.PROVENANCE_KEYS:
+        assert run.provenance[key] not in (None, "", {}) or key == "environment", f"{path.name}: empty {key!r}"
+    assert "FAIRNOTES_FAST" not in run.provenance["environment"], "an ablation runs at the book's sizes"
+    assert run.provenance["commit"] != "unknown" and run.provenance["wall_seconds"] >= 0
+    _, _, chapter, tables = ablations.ABLATIONS[path.stem]
+    assert all(t in run.values for t in tables), f"{path.name} lacks one of {tables}"
+    table = run[tables[0]]
+    assert isinstance(table, pd.DataFrame) and len(table) > 0
+    assert f'runs.stored_ablation("{path.stem}")' in (ROOT / "book" / f"{chapter}.md").read_text(), \
+        f"the chapter {chapter} does not show the ablation {path.stem}"

@@ -31,10 +31,8 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from book import run_chapter  # noqa: E402
+from provenance import git_commit, machine, now, versions  # noqa: E402
 from toc import ROOT  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -85,45 +84,6 @@ def glued_values(nb) -> dict:
     return out
 
 
-def git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fairnotes", "book", "tools"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu or 'unknown CPU'}"
-
-
-def versions() -> dict:
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for pkg in ("fairnotes", "numpy", "pandas", "scipy", "scikit-learn", "torch", "tensorflow", "gpflow"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def run_experiment(chapter: str, command: str) -> Path:
     """Execute one chapter at paper size and write its results file; return the file."""
     source = ROOT / "book" / f"{chapter}.md"
@@ -136,7 +96,7 @@ def run_experiment(chapter: str, command: str) -> Path:
     os.environ["FAIRNOTES_PAPER_SIZE"] = "1"
     os.environ.pop("FAIRNOTES_FAST", None)
     os.environ[RECORD_ENV] = str(recorded)
-    started, load0 = now(), os.getloadavg()[0]
+    started, load0, commit = now(), os.getloadavg()[0], git_commit()   # the code the run starts from
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         import nbformat
@@ -155,7 +115,7 @@ def run_experiment(chapter: str, command: str) -> Path:
     recorded.unlink(missing_ok=True)
     provenance = {
         "command": command,
-        "commit": git_commit(),
+        "commit": commit,
         "started": started,
         "finished": now(),
         "machine": machine(),

@@ -1,0 +1,296 @@
+"""Ablations: small experiments that test why the book's results differ from the papers'.
+
+Usage, from the repository root, by hand (minutes to an hour each; not part of the build or the tests)::
+
+    python tools/ablations.py --list            # which ablations exist and which are stored
+    python tools/ablations.py fairgp            # one ablation
+    python tools/ablations.py                   # every ablation not stored yet
+    python tools/ablations.py pivot --force     # run again, replacing the stored result
+
+Each ablation writes ``results/ablations/<name>.json``: its tables (``values``, read back as
+DataFrames by :func:`fairnotes.runs.stored_ablation`) and the same provenance as a stored
+paper-size run (command, commit, dates, machine, cores, wall and CPU time, load, versions). The
+chapters plot them. Resumable piece by piece: every finished configuration is kept in
+``_build/ablations/<name>.partial.json`` and is not computed again after an interruption (unless
+``--force``); the pivot networks are also in the training cache (``~/.cache/fairnotes``).
+
+The ablations:
+
+``fairgp`` (chapter *Demographic parity with FairGP*)
+    FairGP and FairGP* on Adult, race and sex, mean target, over repeated splits: the book's
+    fixed 500 steps against a stopping rule on the held-out log density of 20% of the training
+    rows (:class:`fairnotes.fairgp.FairGP`, ``patience``); ``s`` as a raw 0/1 kernel column with an
+    ARD lengthscale (the paper's reading) against a group kernel in which the groups can differ
+    (``s_kernel="group"``); 100 inducing inputs (the book) against 500 (the paper).
+``pivot`` (chapter *Auditing individual predictions*)
+    The pivot's strength and the models' inputs, for both architectures on both datasets: the
+    trade-off weights lambda at 0.3, 1 and 3 times the recipe's, the recipe's 164 rounds, the
+    adversary on every training row (COMPAS CNN), and both models trained without race and sex
+    among their inputs. For each: accuracy, p%-rules, the number of !Match predictions, and the
+    smooth sensitivity of both models with respect to race and to sex (Figure 4's question).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from provenance import git_commit, machine, now, versions  # noqa: E402
+from toc import ROOT  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from fairnotes.runs import ABLATIONS_DIR, PROVENANCE_KEYS, to_json  # noqa: E402
+
+PARTIAL_DIR = ROOT / "_build" / "ablations"
+
+
+def results_path(name: str) -> Path:
+    return ROOT / ABLATIONS_DIR / f"{name}.json"
+
+
+class Pieces:
+    """Finished configurations of one ablation, kept on disk so that an interrupted run resumes."""
+
+    def __init__(self, name: str, fresh: bool):
+        PARTIAL_DIR.mkdir(parents=True, exist_ok=True)
+        self.path = PARTIAL_DIR / f"{name}.partial.json"
+        self.rows = {} if fresh or not self.path.exists() else json.loads(self.path.read_text())
+
+    def get(self, key: str, compute):
+        if key not in self.rows:
+            self.rows[key] = to_json(compute())
+            self.path.write_text(json.dumps(self.rows, indent=1))
+        return self.rows[key]
+
+
+# --------------------------------------------------------------------------- FairGP
+
+FAIRGP_REPEATS = 3          # splits per attribute (seeds 0, 1, 2)
+FAIRGP_VALIDATION = 0.2     # share of the training rows held out for the stopping rule
+FAIRGP_EVAL_EVERY = 50      # steps between two evaluations of the stopping rule
+FAIRGP_PATIENCE = 5         # evaluations without improvement before it stops
+FAIRGP_MAX_STEPS = 5000     # the most steps under the stopping rule
+
+#: (label, kind, settings): the configurations of the FairGP ablation, each fitted per split.
+FAIRGP_CONFIGS = [
+    ("GP", "GP", {}),
+    ("FairGP", "FairGP", {}),
+    ("FairGP*", "FairGP*", {}),
+    ("FairGP* group kernel", "FairGP*", {"s_kernel": "group"}),
+    ("FairGP, stopping rule", "FairGP", {"rule": True}),
+    ("FairGP*, stopping rule", "FairGP*", {"rule": True}),
+    ("FairGP* group kernel, stopping rule", "FairGP*", {"s_kernel": "group", "rule": True}),
+    ("FairGP, M=500", "FairGP", {"num_inducing": 500}),
+    ("FairGP*, M=500", "FairGP*", {"num_inducing": 500}),
+]
+
+
+def _fairgp_row(adult, attr, seed, label, kind, cfg) -> dict:
+    from fairnotes import fairgp, metrics, presets, target_labels
+
+    sp = presets.fairgp_split(adult, attr, seed)
+    P = None if kind == "GP" else target_labels.parity_parameters(sp.base_rates(), "mean")
+    settings = presets.fairgp_settings()
+    if "num_inducing" in cfg:
+        settings["num_inducing"] = cfg["num_inducing"]
+    star = kind.endswith("*")
+    extra = {"s_kernel": cfg.get("s_kernel", "ard")} if star else {}
+    X, y, s = sp.X_train, sp.y_train, sp.s_train
+    fit_kw = {}
+    if cfg.get("rule"):
+        rng = np.random.default_rng(seed)
+        val = np.zeros(len(y), bool)
+        val[rng.choice(len(y), int(round(FAIRGP_VALIDATION * len(y))), replace=False)] = True
+        settings.update(steps=FAIRGP_MAX_STEPS)
+        extra["patience"] = FAIRGP_PATIENCE
+        fit_kw = dict(validation=(X[val], y[val], s[val]), eval_every=FAIRGP_EVAL_EVERY)
+        X, y, s = X[~val], y[~val], s[~val]
+    clf = fairgp.FairGP(P, s_as_input=star, seed=seed, progress=False, **settings, **extra)
+    t0 = time.perf_counter()
+    clf.fit(X, y, s, **fit_kw)
+    seconds = time.perf_counter() - t0
+    summary = metrics.prediction_summary(sp.y_test, clf.predict(sp.X_test, sp.s_test if star else None), sp.s_test)
+    return {"attribute": attr, "seed": seed, "model": label, "kind": kind,
+            "s_kernel": extra.get("s_kernel", "") if star else "", "stopping rule": bool(cfg.get("rule")),
+            "M": settings["num_inducing"], "train rows": len(y), "steps": int(clf.best_step),
+            "steps run": int(clf.history.frame["step"].iloc[-1]),
+            "group correlation": clf.group_correlation() if star else np.nan,
+            "seconds": seconds, **{k: summary[k] for k in ("accuracy", "DI", "PR0", "PR1")}}
+
+
+def ablation_fairgp(pieces: Pieces) -> dict:
+    from fairnotes import data, runtime
+
+    adult = data.adult_fairgp()
+    jobs = [(attr, seed, cfg) for attr in ("race", "sex") for seed in range(FAIRGP_REPEATS) for cfg in FAIRGP_CONFIGS]
+    rows = []
+    for attr, seed, (label, kind, cfg) in runtime.progress(jobs, desc="FairGP ablation", unit="fit"):
+        rows.append(pieces.get(f"{attr}|{seed}|{label}", lambda: _fairgp_row(adult, attr, seed, label, kind, cfg)))
+    fits = pd.DataFrame(rows)
+    return {"fits": fits,
+            "settings": {"repeats": FAIRGP_REPEATS, "validation_share": FAIRGP_VALIDATION,
+                         "eval_every": FAIRGP_EVAL_EVERY, "patience": FAIRGP_PATIENCE,
+                         "max_steps": FAIRGP_MAX_STEPS, "target": "mean"}}
+
+
+# --------------------------------------------------------------------------- the pivot
+
+PIVOT_PAIRS = [("adult", "linear"), ("adult", "cnn"), ("compas", "linear"), ("compas", "cnn")]
+PIVOT_ROWS = 1000           # test rows (seeded) whose smooth sensitivity is computed
+PIVOT_CNN_ADULT_ROWS = 600  # the CNN on Adult: as the audit chapter's default build
+PIVOT_SAMPLES = 20          # Gaussian draws of the smooth sensitivity (the CNN's default in the audit chapter)
+
+
+def pivot_variants(dataset: str, architecture: str) -> list[tuple[str, dict]]:
+    """(label, overrides of :func:`fairnotes.presets.book_models`) for one pair."""
+    from fairnotes import presets
+
+    st = presets.pivot_settings(dataset, architecture)
+    book_factor = presets.CNN_LAMBDA_FACTOR if architecture == "cnn" else 1.0
+    out = [("book", {})]
+    for factor in (0.3, 1.0, 3.0):
+        if factor != book_factor:
+            out.append((f"lambda x{factor:g}", {"lambdas": {k: v * factor for k, v in presets.RECIPE_LAMBDAS.items()}}))
+    if st["n_iterations"] != 164:
+        out.append(("164 rounds", {"n_iterations": 164}))
+    if (dataset, architecture) == ("compas", "cnn") and st["adversary_rows"] is not None:
+        out.append(("adversary on every row", {"adversary_rows": None}))
+    out.append(("race and sex not inputs", {"include_protected": False}))
+    return out
+
+
+def _pivot_row(dataset, architecture, label, overrides) -> dict:
+    from fairnotes import evaluation, presets
+    from fairnotes.sensitivity import smooth_prediction_sensitivity
+
+    ov = dict(overrides)
+    include = ov.pop("include_protected", True)
+    t0 = time.perf_counter()
+    bm = presets.book_models(dataset, architecture, include_protected=include, progress=False, **ov)
+    seconds = time.perf_counter() - t0
+    sp = bm.split
+    unfair, fair = bm.predictions()
+    last = bm.fair_history.iloc[-1]
+    lam = bm.settings["lambdas"]
+    row = {"dataset": dataset, "architecture": architecture, "variant": label,
+           "lambda race": lam["race"], "lambda sex": lam["sex"], "rounds": bm.settings["n_iterations"],
+           "adversary rows": bm.settings["adversary_rows"] or len(bm.train_index),
+           "protected inputs": include, "accuracy": float(last["accuracy"]),
+           "p-rule race": float(last["p_rule_race"]), "p-rule sex": float(last["p_rule_sex"]),
+           "!Match": int(evaluation.match_labels(unfair, fair).sum()), "test rows": len(unfair),
+           "seconds": seconds}
+    limit = PIVOT_CNN_ADULT_ROWS if (dataset, architecture) == ("adult", "cnn") else PIVOT_ROWS
+    rng = np.random.default_rng(0)
+    n = len(sp.X_test)
+    rows = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
+    row["sensitivity rows"] = len(rows)
+    for attr in ("race", "sex"):
+        for which, m in (("unfair", bm.unfair), ("fair", bm.fair)):
+            if include:
+                v = smooth_prediction_sensitivity(m, sp.X_test[rows], sp.s_columns[attr],
+                                                  n_samples=PIVOT_SAMPLES, seed=0)
+                row[f"{attr} mean {which}"], row[f"{attr} median {which}"] = float(v.mean()), float(np.median(v))
+            else:
+                row[f"{attr} mean {which}"] = row[f"{attr} median {which}"] = np.nan
+        row[f"{attr} mean ratio"] = row[f"{attr} mean fair"] / row[f"{attr} mean unfair"] if include else np.nan
+        row[f"{attr} median ratio"] = row[f"{attr} median fair"] / row[f"{attr} median unfair"] if include else np.nan
+    return row
+
+
+def ablation_pivot(pieces: Pieces) -> dict:
+    from fairnotes import runtime
+
+    jobs = [(d, a, label, ov) for d, a in PIVOT_PAIRS for label, ov in pivot_variants(d, a)]
+    rows = [pieces.get(f"{d}|{a}|{label}", lambda: _pivot_row(d, a, label, ov))
+            for d, a, label, ov in runtime.progress(jobs, desc="pivot ablation", unit="pair")]
+    return {"variants": pd.DataFrame(rows),
+            "settings": {"rows": PIVOT_ROWS, "cnn_adult_rows": PIVOT_CNN_ADULT_ROWS, "n_samples": PIVOT_SAMPLES}}
+
+
+#: name -> (what it tests, the function, the chapter that shows it, the tables it stores)
+ABLATIONS = {
+    "fairgp": ("FairGP on Adult: stopping rule, how s enters FairGP*'s kernel, 500 inducing inputs",
+               ablation_fairgp, "fairgp_parity", ["fits", "settings"]),
+    "pivot": ("the pivot's strength and inputs, both architectures and datasets: !Match, p%-rules, "
+              "smooth sensitivity to race and to sex", ablation_pivot, "audit", ["variants", "settings"]),
+}
+
+
+def run_ablation(name: str, command: str, force: bool) -> Path:
+    from fairnotes.runtime import seed_everything
+
+    seed_everything(0)
+    started, load0, commit = now(), os.getloadavg()[0], git_commit()
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    what, fn, chapter, tables = ABLATIONS[name]
+    pieces = Pieces(name, fresh=force)
+    values = fn(pieces)
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    missing = [t for t in tables if t not in values]
+    if missing:
+        raise RuntimeError(f"ablation {name} computed no {missing}: nothing stored")
+    provenance = {
+        "command": command, "commit": commit, "started": started, "finished": now(), "machine": machine(),
+        "cores": os.cpu_count(), "wall_seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 1),
+        "load_1min_at_start": round(load0, 2), "load_1min_at_end": round(os.getloadavg()[0], 2),
+        "versions": versions(),
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("FAIRNOTES_")},
+        "what": what, "chapter": chapter,
+        "resumed_pieces": "wall and CPU time cover this invocation only; pieces computed by an interrupted "
+                          "earlier invocation were read from " + str(pieces.path.relative_to(ROOT)),
+    }
+    assert all(k in provenance for k in PROVENANCE_KEYS)
+    path = results_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"ablation": name, "provenance": provenance,
+                                "values": {k: to_json(v) for k, v in values.items()}}, indent=1) + "\n")
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("ablations", nargs="*", help=f"ablations to run (default: every one not stored): {', '.join(ABLATIONS)}")
+    p.add_argument("--force", action="store_true", help="run again from scratch and replace a stored result")
+    p.add_argument("--list", action="store_true", help="list the ablations and whether each is stored")
+    args = p.parse_args(argv)
+    unknown = [a for a in args.ablations if a not in ABLATIONS]
+    if unknown:
+        p.error(f"unknown ablation(s) {unknown}; the ablations are {list(ABLATIONS)}")
+    if args.list:
+        for name, (what, _, chapter, _) in ABLATIONS.items():
+            path = results_path(name)
+            if path.exists():
+                prov = json.loads(path.read_text())["provenance"]
+                state = f"stored ({prov['finished']}, {prov['wall_seconds'] / 60:.0f} min, commit {prov['commit'][:10]})"
+            else:
+                state = "not stored"
+            print(f"{name:8s} {state}\n{'':8s} {what} (chapter {chapter})")
+        return 0
+    if os.environ.get("FAIRNOTES_FAST") or os.environ.get("FAIRNOTES_PAPER_SIZE"):
+        p.error("run the ablations at the book's default sizes: unset FAIRNOTES_FAST and FAIRNOTES_PAPER_SIZE")
+    todo = args.ablations or [a for a in ABLATIONS if not results_path(a).exists()]
+    command = "python tools/ablations.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    for name in todo:
+        if results_path(name).exists() and not args.force:
+            print(f"{name}: stored already (use --force to run it again)")
+            continue
+        print(f"{name}: {ABLATIONS[name][0]} ...", flush=True)
+        t0 = time.perf_counter()
+        path = run_ablation(name, command.strip(), args.force)
+        print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {path.relative_to(ROOT)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
