@@ -165,12 +165,14 @@ def fnr_covariance(theta, X, y, s, *, center: str = "all") -> float:
     ``g_i = min(0, (1 + yt_i)/2 * yt_i theta^T x_i)`` with ``yt = 2y - 1``: ``min(0, theta^T x_i)``
     for a person with ``y = 1`` (negative when they are a false negative, the more so the farther
     from the boundary) and 0 for a person with ``y = 0``, so the sum runs over the positives.
-    ``center="all"`` (default): ``N`` and ``sbar`` are those of all the rows, as in the paper's Monte
-    Carlo covariance and the authors' code. Then ``Cov = 0`` means
+    ``center="all"`` (default here): ``N`` and ``sbar`` are those of all the rows, as in the covariance
+    written in Zafar et al.'s paper (2017b, Section 4). Then ``Cov = 0`` means
     ``P(y=1 | s=1) E[g | s=1, y=1] = P(y=1 | s=0) E[g | s=0, y=1]``: with unequal base rates it does
     *not* ask the positives of both groups to be equally misclassified, and can widen the false
     negative gap. ``center="positives"``: ``N`` and ``sbar`` of the positives only, the covariance
-    conditional on ``y = 1``, whose zero is ``E[g | s=1, y=1] = E[g | s=0, y=1]``. ``theta`` holds the
+    conditional on ``y = 1``, whose zero is ``E[g | s=1, y=1] = E[g | s=0, y=1]``: what the authors'
+    code computes for its FNR constraint (it weights each group's sum by the other group's share of
+    the *positives* and divides by their number), so what the FairGP paper's benchmark ran. ``theta`` holds the
     weights and then the intercept. A concave function of ``theta`` per group, so ``|Cov| <= c`` is a
     convex-concave constraint. See the chapter :doc:`/book/fairgp_opportunity`.
     """
@@ -431,17 +433,20 @@ class ZafarEqOpp(_ConstrainedLogistic):
     (:func:`fnr_covariance`): the covariance of ``s`` with how far the positives (``y = 1``) lie on
     the wrong side of the boundary, a proxy for equal false negative rates, that is equal true
     positive rates (equality of opportunity). ``c = 0`` (default) is the threshold of the
-    framework's ZafarEqOpp. ``center="all"`` (default) is the paper's covariance (``N`` and ``sbar``
-    of all training rows); with unequal base rates its zero is not equal misclassification of the
-    two groups' positives (see :func:`fnr_covariance`), and ``center="positives"`` takes the
-    covariance among the positives instead (the book's variant, not the paper's).
+    framework's ZafarEqOpp. ``center="positives"`` (default) is the covariance among the positives
+    that the authors' code (and so the framework) computes; ``center="all"`` is the covariance as
+    Zafar et al.'s paper writes it (``N`` and ``sbar`` of all training rows), whose zero, with
+    unequal base rates, is not equal misclassification of the two groups' positives (see
+    :func:`fnr_covariance`).
 
     The constraint is convex-concave (a difference of the two groups' concave sums), so the
     problem is not convex. Zafar et al. solved it with DCCP; here SLSQP (the two inequalities
     ``c -+ Cov_FNR >= 0``, also when ``c = 0``: as an equality, the constraint's gradient vanishes
     where no positive is misclassified and SLSQP's subproblem becomes singular; the gradient of
     ``min(0, u)`` is taken as 1 for ``u < 0`` and 0 otherwise) starts from the unconstrained
-    solution and returns a *local* optimum, which depends on that start. The objective and
+    solution (``start="unconstrained"``, as the authors' code starts its DCCP) or, with an integer
+    ``start``, from weights drawn uniformly from [0, 1) with that seed, and returns a *local*
+    optimum, which depends on that start. The objective and
     constraint are only piecewise smooth, so SLSQP's line search may stop at a kink: such a
     feasible model is kept with a warning. SLSQP keeps a dense
     quasi-Newton matrix, so an iteration costs about the cube of the number of features (seconds
@@ -453,10 +458,14 @@ class ZafarEqOpp(_ConstrainedLogistic):
 
     _needs_positives = True
 
-    def __init__(self, c: float = 0.0, *, center: str = "all", l2: float = 0.0, max_iter: int = 1000,
-                 tol: float = 1e-8):
+    def __init__(self, c: float = 0.0, *, center: str = "positives", l2: float = 0.0, max_iter: int = 1000,
+                 tol: float = 1e-8, start="unconstrained"):
         self.c = nonnegative_number("c", c)
         self.center = one_of("center", center, _CENTERS)
+        if start != "unconstrained" and (isinstance(start, bool) or not isinstance(start, (int, np.integer))
+                                         or start < 0):
+            raise ValueError(f"start must be 'unconstrained' or a seed (an integer >= 0), got {start!r}")
+        self.start = start
         super().__init__(l2=l2, max_iter=max_iter, tol=tol)
 
     def fit(self, X, y, s):
@@ -484,7 +493,8 @@ class ZafarEqOpp(_ConstrainedLogistic):
 
         constraints = [{"type": "ineq", "fun": lambda t: c - cov(t), "jac": lambda t: -cov_grad(t)},
                        {"type": "ineq", "fun": lambda t: c + cov(t), "jac": cov_grad}]
-        return self._slsqp(lambda t: _loss_and_grad(t, Xa, yt, self.l2), theta0, constraints)
+        first = theta0 if self.start == "unconstrained" else np.random.default_rng(int(self.start)).random(len(theta0))
+        return self._slsqp(lambda t: _loss_and_grad(t, Xa, yt, self.l2), first, constraints)
 
     def _check_solution(self, Xa, yt, y, sf) -> None:
         slack = 1e-5 * abs(self.unconstrained_covariance_) + 1e-12
@@ -532,7 +542,7 @@ def rbf_svm(X, y, *, max_train_rows: int | None = None, seed: int = 0, **svc_par
 
 def paper_baselines(X_train, y_train, s_train, X_test, *, requirement: str = _PARITY,
                     svm_max_train_rows: int | None = None, seed: int = 0,
-                    c: float = 0.0, gamma: float = 0.5, fnr_center: str = "all", l2: float = 0.0) -> dict:
+                    c: float = 0.0, gamma: float = 0.5, fnr_center: str = "positives", l2: float = 0.0) -> dict:
     """Fit the paper's baseline rows on one split; returns ``{row name: 0/1 predictions on X_test}``.
 
     ``requirement="parity"`` (Table 1, Adult): ``"SVM"`` (:func:`rbf_svm` on at most

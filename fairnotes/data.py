@@ -366,6 +366,7 @@ def split(
     test_size: float = 0.2,
     seed: int = 0,
     include_protected: bool = True,
+    other_protected: bool = True,
     encoding: str = "onehot",
     stratify: bool = False,
     standardize: bool = True,
@@ -387,7 +388,13 @@ def split(
         standardized, so that a unit change in it is exactly a change of group; that is what
         prediction sensitivity differentiates. ``s_column`` is the column of
         ``attribute``. ``False``: the protected attribute ``attribute`` is left out of the
-        features (the other protected attributes stay in) and ``s_column`` is ``None``.
+        features (the other protected attributes stay in, unless ``other_protected=False``) and
+        ``s_column`` is ``None``.
+    other_protected
+        ``False`` leaves the *other* protected attributes out of the features too (with
+        ``include_protected=False``: no protected attribute is a feature), as the FairGP paper's
+        benchmark does for its GPs, SVM and logistic regression. ``S_train``/``S_test`` still hold
+        every protected attribute.
     encoding
         ``"onehot"`` (indicator columns; with ``drop_first`` the first category of each is
         dropped, as pandas' ``get_dummies(drop_first=True)``) or ``"ordinal"`` (one integer code
@@ -420,7 +427,10 @@ def split(
         perm = rng.permutation(n)
         test_index, train_index = perm[:n_test], perm[n_test:]
 
-    prot_names = [a for a in data.protected if include_protected or a != attribute]
+    if not isinstance(other_protected, (bool, np.bool_)):
+        raise ValueError(f"other_protected must be True or False, got {other_protected!r}")
+    prot_names = [a for a in data.protected
+                  if (a == attribute and include_protected) or (a != attribute and other_protected)]
     feats = _features(data, prot_names, encoding, drop_first)
     names = list(feats.columns)
     X = feats.to_numpy(dtype=np.float64)

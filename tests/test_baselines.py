@@ -146,22 +146,36 @@ def test_loss_budget_is_respected_and_buys_fairness():
 def test_fnr_constraint_narrows_the_fnr_gap():
     X, y, s = opportunity_data()
     plain = bl.ZafarEqOpp(c=1e6).fit(X, y, s)
-    fair = bl.ZafarEqOpp().fit(X, y, s)
+    fair = bl.ZafarEqOpp(center="all").fit(X, y, s)
     assert fnr_gap(plain.predict(X), y, s) > 0.12
     assert abs(fair.covariance_) < 1e-8
     assert abs(bl.fnr_covariance(theta_of(fair), X, y, s)) < 1e-8
     assert fnr_gap(fair.predict(X), y, s) < 0.5 * fnr_gap(plain.predict(X), y, s)
     assert fair.loss_ > plain.loss_ and fair.converged_
     assert 0.3 < fair.predict(X).mean() < 0.8                 # not the trivial "accept everyone"
-    positives = bl.ZafarEqOpp(center="positives").fit(X, y, s)
+    positives = bl.ZafarEqOpp().fit(X, y, s)                  # the default: the authors' code's centring
+    assert positives.center == "positives"
+    assert abs(bl.fnr_covariance(theta_of(positives), X, y, s, center="positives")) < 1e-8
     assert fnr_gap(positives.predict(X), y, s) < 0.5 * fnr_gap(plain.predict(X), y, s)
 
 
+def test_fnr_constraint_from_a_random_start_is_feasible_and_seeded():
+    X, y, s = opportunity_data()
+    a = bl.ZafarEqOpp(start=3).fit(X, y, s)
+    b = bl.ZafarEqOpp(start=3).fit(X, y, s)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert abs(a.covariance_) < 1e-8
+    with pytest.raises(ValueError, match="start must be"):
+        bl.ZafarEqOpp(start="random")
+    with pytest.raises(ValueError, match="start must be"):
+        bl.ZafarEqOpp(start=-1)
+
+
 def test_with_unequal_base_rates_only_the_conditional_covariance_keeps_the_gap_small():
-    """The paper's centring (over everyone) aims at the wrong target when base rates differ."""
+    """The centring of Zafar et al.'s equation (over everyone) aims at the wrong target when base rates differ."""
     X, y, s = unequal_base_rates()
     plain = fnr_gap(bl.ZafarEqOpp(c=1e6).fit(X, y, s).predict(X), y, s)
-    paper = fnr_gap(bl.ZafarEqOpp().fit(X, y, s).predict(X), y, s)
+    paper = fnr_gap(bl.ZafarEqOpp(center="all").fit(X, y, s).predict(X), y, s)
     conditional = fnr_gap(bl.ZafarEqOpp(center="positives").fit(X, y, s).predict(X), y, s)
     assert paper > plain + 0.03
     assert conditional < paper - 0.03

@@ -73,7 +73,13 @@ def test_split_without_the_protected_attribute_and_ordinal_encoding():
     sp = data.split(d, "sex", test_size=1 / 3, include_protected=False, encoding="ordinal", stratify=True)
     assert sp.s_column is None
     assert "sex" not in sp.feature_names and "race" in sp.feature_names
-    assert sp.n_features == 12  # the FairGP paper's 12 input features
+    assert sp.n_features == 12  # the 12 columns other than fnlwgt, the label and sex
+    # the benchmark's GP inputs: neither protected attribute, every category one-hot (no level dropped)
+    bench = data.split(d, "sex", test_size=1 / 3, include_protected=False, other_protected=False,
+                       encoding="onehot", drop_first=False, stratify=True)
+    assert "race" not in bench.feature_names and "sex" not in bench.feature_names
+    assert bench.s_columns == {} and list(bench.S_train.columns) == ["race", "sex"]
+    np.testing.assert_array_equal(bench.s_train, sp.s_train)      # same rows, same split
     # stratified: the (label, group) proportions agree between the parts
     for y in (0, 1):
         for s in (0, 1):
@@ -89,6 +95,7 @@ def test_split_without_the_protected_attribute_and_ordinal_encoding():
         ({"attribute": "race", "test_size": 0}, ValueError, "test_size must be a number strictly between 0 and 1"),
         ({"attribute": "race", "test_size": 1.5}, ValueError, "test_size"),
         ({"attribute": "race", "encoding": "hash"}, ValueError, "encoding must be"),
+        ({"attribute": "race", "other_protected": "no"}, ValueError, "other_protected must be True or False"),
     ],
 )
 def test_split_bad_input(kwargs, error, message):

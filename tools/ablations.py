@@ -11,8 +11,10 @@ Each ablation writes ``results/ablations/<name>.json``: its tables (``values``, 
 DataFrames by :func:`fairnotes.runs.stored_ablation`) and the same provenance as a stored
 paper-size run (command, commit, dates, machine, cores, wall and CPU time, load, versions). The
 chapters plot them. Resumable piece by piece: every finished configuration is kept in
-``_build/ablations/<name>.partial.json`` and is not computed again after an interruption (unless
-``--force``); the pivot networks are also in the training cache (``~/.cache/fairnotes``).
+``_build/ablations/<name>.partial.json`` and is not computed again after an interruption or by
+``--force`` (which replaces the stored result, computing only the configurations it lacks);
+``--fresh`` computes every configuration again (after a change to the code). The pivot networks
+are also in the training cache (``~/.cache/fairnotes``).
 
 The ablations:
 
@@ -21,13 +23,23 @@ The ablations:
     fixed 500 steps against a stopping rule on the held-out log density of 20% of the training
     rows (:class:`fairnotes.fairgp.FairGP`, ``patience``); ``s`` as a raw 0/1 kernel column with an
     ARD lengthscale (the paper's reading) against a group kernel in which the groups can differ
-    (``s_kernel="group"``); 100 inducing inputs (the book) against 500 (the paper).
+    (``s_kernel="group"``); 100 inducing inputs (the book) against 500 (the paper); each
+    categorical column as one ordinal code (the book) against one-hot columns; and the benchmark's
+    own GP inputs (:data:`fairnotes.presets.BENCHMARK_FEATURES`: one-hot, neither protected
+    attribute among the features).
 ``pivot`` (chapter *Auditing individual predictions*)
     The pivot's strength and the models' inputs, for both architectures on both datasets: the
     trade-off weights lambda at 0.3, 1 and 3 times the recipe's, the recipe's 164 rounds, the
     adversary on every training row (COMPAS CNN), and both models trained without race and sex
     among their inputs. For each: accuracy, p%-rules, the number of !Match predictions, and the
     smooth sensitivity of both models with respect to race and to sex (Figure 4's question).
+``zafar_eqopp`` (chapter *Equality of opportunity with FairGP*)
+    Zafar et al.'s false-negative-rate constraint on ProPublica, race and sex, over repeated
+    splits: the covariance centred on the positives (the authors' code, the book's row) or on
+    every training row (their paper's equation), with and without an L2 penalty, SLSQP from the
+    unconstrained fit or from random weights, one-hot or ordinal features, race and sex among the
+    features (as the benchmark passes them to Zafar's code) or not, and the unconstrained logistic
+    regression.
 """
 
 from __future__ import annotations
@@ -65,9 +77,12 @@ class Pieces:
         PARTIAL_DIR.mkdir(parents=True, exist_ok=True)
         self.path = PARTIAL_DIR / f"{name}.partial.json"
         self.rows = {} if fresh or not self.path.exists() else json.loads(self.path.read_text())
+        self.reused = 0
 
     def get(self, key: str, compute):
-        if key not in self.rows:
+        if key in self.rows:
+            self.reused += 1
+        else:
             self.rows[key] = to_json(compute())
             self.path.write_text(json.dumps(self.rows, indent=1))
         return self.rows[key]
@@ -92,13 +107,22 @@ FAIRGP_CONFIGS = [
     ("FairGP* group kernel, stopping rule", "FairGP*", {"s_kernel": "group", "rule": True}),
     ("FairGP, M=500", "FairGP", {"num_inducing": 500}),
     ("FairGP*, M=500", "FairGP*", {"num_inducing": 500}),
+    ("GP, one-hot", "GP", {"encoding": "onehot"}),
+    ("FairGP, one-hot", "FairGP", {"encoding": "onehot"}),
+    ("FairGP*, one-hot", "FairGP*", {"encoding": "onehot"}),
+    ("GP, benchmark features", "GP", {"benchmark": True}),
+    ("FairGP, benchmark features", "FairGP", {"benchmark": True}),
+    ("FairGP*, benchmark features", "FairGP*", {"benchmark": True}),
 ]
 
 
 def _fairgp_row(adult, attr, seed, label, kind, cfg) -> dict:
     from fairnotes import fairgp, metrics, presets, target_labels
 
-    sp = presets.fairgp_split(adult, attr, seed)
+    if cfg.get("benchmark"):   # the benchmark's GP inputs: one-hot, neither protected attribute
+        sp = presets.fairgp_split(adult, attr, seed, **presets.BENCHMARK_FEATURES)
+    else:
+        sp = presets.fairgp_split(adult, attr, seed, encoding=cfg.get("encoding", "ordinal"))
     P = None if kind == "GP" else target_labels.parity_parameters(sp.base_rates(), "mean")
     settings = presets.fairgp_settings()
     if "num_inducing" in cfg:
@@ -122,6 +146,8 @@ def _fairgp_row(adult, attr, seed, label, kind, cfg) -> dict:
     summary = metrics.prediction_summary(sp.y_test, clf.predict(sp.X_test, sp.s_test if star else None), sp.s_test)
     return {"attribute": attr, "seed": seed, "model": label, "kind": kind,
             "s_kernel": extra.get("s_kernel", "") if star else "", "stopping rule": bool(cfg.get("rule")),
+            "encoding": "benchmark" if cfg.get("benchmark") else cfg.get("encoding", "ordinal"),
+            "features": sp.n_features,
             "M": settings["num_inducing"], "train rows": len(y), "steps": int(clf.best_step),
             "steps run": int(clf.history.frame["step"].iloc[-1]),
             "group correlation": clf.group_correlation() if star else np.nan,
@@ -217,23 +243,79 @@ def ablation_pivot(pieces: Pieces) -> dict:
             "settings": {"rows": PIVOT_ROWS, "cnn_adult_rows": PIVOT_CNN_ADULT_ROWS, "n_samples": PIVOT_SAMPLES}}
 
 
+# --------------------------------------------------------------------------- ZafarEqOpp
+
+ZAFAR_REPEATS = 3
+#: (label, center, l2, encoding): the ZafarEqOpp configurations, each fitted per split and attribute.
+ZAFAR_CONFIGS = [
+    # label, center, l2, encoding, start, protected attributes among the features
+    ("book: the authors' code (positives), one-hot", "positives", 0.0, "onehot", "unconstrained", False),
+    ("Zafar's equation (all rows), one-hot", "all", 0.0, "onehot", "unconstrained", False),
+    ("positives, L2 1e-3", "positives", 1e-3, "onehot", "unconstrained", False),
+    ("positives, random start (seed 0)", "positives", 0.0, "onehot", 0, False),
+    ("positives, random start (seed 1)", "positives", 0.0, "onehot", 1, False),
+    ("positives, ordinal codes", "positives", 0.0, "ordinal", "unconstrained", False),
+    ("race and sex among the features (the benchmark's)", "positives", 0.0, "onehot", "unconstrained", True),
+    ("unconstrained logistic regression", None, 0.0, "onehot", "unconstrained", False),
+    ("unconstrained, race and sex among the features", None, 0.0, "onehot", "unconstrained", True),
+]
+
+
+def _zafar_row(data_, attr, seed, label, center, l2, encoding, start, protected) -> dict:
+    import warnings
+
+    from fairnotes import baselines, metrics, presets
+
+    sp = presets.fairgp_split(data_, attr, seed, encoding=encoding, include_protected=protected)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if center is None:
+            model = baselines.ZafarEqOpp(c=1e9, l2=l2).fit(sp.X_train, sp.y_train, sp.s_train)  # never binds
+        else:
+            model = baselines.ZafarEqOpp(c=0.0, center=center, l2=l2, start=start).fit(sp.X_train, sp.y_train,
+                                                                                      sp.s_train)
+    summary = metrics.prediction_summary(sp.y_test, model.predict(sp.X_test), sp.s_test)
+    theta = np.r_[model.coef_, model.intercept_]
+    return {"attribute": attr, "seed": seed, "configuration": label, "center": center or "", "l2": l2,
+            "encoding": encoding, "start": str(start), "converged": bool(model.converged_),
+            "protected features": protected, "features": sp.n_features, "seconds": time.perf_counter() - t0,
+            "covariance (all rows)": baselines.fnr_covariance(theta, sp.X_train, sp.y_train, sp.s_train),
+            "covariance (positives)": baselines.fnr_covariance(theta, sp.X_train, sp.y_train, sp.s_train,
+                                                               center="positives"),
+            "warnings": len(caught),
+            **{k: summary[k] for k in ("accuracy", "nTPRDiff", "TPR0", "TPR1", "TNR0", "TNR1")}}
+
+
+def ablation_zafar_eqopp(pieces: Pieces) -> dict:
+    from fairnotes import data, runtime
+
+    propublica = data.propublica_fairgp()
+    jobs = [(attr, seed, cfg) for attr in ("race", "sex") for seed in range(ZAFAR_REPEATS) for cfg in ZAFAR_CONFIGS]
+    rows = [pieces.get(f"{attr}|{seed}|{cfg[0]}", lambda: _zafar_row(propublica, attr, seed, *cfg))
+            for attr, seed, cfg in runtime.progress(jobs, desc="ZafarEqOpp ablation", unit="fit")]
+    return {"fits": pd.DataFrame(rows), "settings": {"repeats": ZAFAR_REPEATS, "c": 0.0}}
+
+
 #: name -> (what it tests, the function, the chapter that shows it, the tables it stores)
 ABLATIONS = {
     "fairgp": ("FairGP on Adult: stopping rule, how s enters FairGP*'s kernel, 500 inducing inputs",
                ablation_fairgp, "fairgp_parity", ["fits", "settings"]),
     "pivot": ("the pivot's strength and inputs, both architectures and datasets: !Match, p%-rules, "
               "smooth sensitivity to race and to sex", ablation_pivot, "audit", ["variants", "settings"]),
+    "zafar_eqopp": ("ZafarEqOpp on ProPublica: the covariance's centring, an L2 penalty, the encoding",
+                    ablation_zafar_eqopp, "fairgp_opportunity", ["fits", "settings"]),
 }
 
 
-def run_ablation(name: str, command: str, force: bool) -> Path:
+def run_ablation(name: str, command: str, fresh: bool) -> Path:
     from fairnotes.runtime import seed_everything
 
     seed_everything(0)
     started, load0, commit = now(), os.getloadavg()[0], git_commit()
     t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     what, fn, chapter, tables = ABLATIONS[name]
-    pieces = Pieces(name, fresh=force)
+    pieces = Pieces(name, fresh=fresh)
     values = fn(pieces)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     missing = [t for t in tables if t not in values]
@@ -247,8 +329,9 @@ def run_ablation(name: str, command: str, force: bool) -> Path:
         "versions": versions(),
         "environment": {k: v for k, v in os.environ.items() if k.startswith("FAIRNOTES_")},
         "what": what, "chapter": chapter,
-        "resumed_pieces": "wall and CPU time cover this invocation only; pieces computed by an interrupted "
-                          "earlier invocation were read from " + str(pieces.path.relative_to(ROOT)),
+        "pieces_reused": pieces.reused,
+        "pieces_note": "wall and CPU time cover this invocation only; the reused pieces were computed by an "
+                       "earlier invocation (the same command) and read from " + str(pieces.path.relative_to(ROOT)),
     }
     assert all(k in provenance for k in PROVENANCE_KEYS)
     path = results_path(name)
@@ -261,7 +344,9 @@ def run_ablation(name: str, command: str, force: bool) -> Path:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ablations", nargs="*", help=f"ablations to run (default: every one not stored): {', '.join(ABLATIONS)}")
-    p.add_argument("--force", action="store_true", help="run again from scratch and replace a stored result")
+    p.add_argument("--force", action="store_true", help="run again and replace a stored result (finished "
+                   "configurations are reused)")
+    p.add_argument("--fresh", action="store_true", help="with --force: compute every configuration again")
     p.add_argument("--list", action="store_true", help="list the ablations and whether each is stored")
     args = p.parse_args(argv)
     unknown = [a for a in args.ablations if a not in ABLATIONS]
@@ -282,12 +367,12 @@ def main(argv=None) -> int:
     todo = args.ablations or [a for a in ABLATIONS if not results_path(a).exists()]
     command = "python tools/ablations.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     for name in todo:
-        if results_path(name).exists() and not args.force:
+        if results_path(name).exists() and not (args.force or args.fresh):
             print(f"{name}: stored already (use --force to run it again)")
             continue
         print(f"{name}: {ABLATIONS[name][0]} ...", flush=True)
         t0 = time.perf_counter()
-        path = run_ablation(name, command.strip(), args.force)
+        path = run_ablation(name, command.strip(), args.fresh)
         print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {path.relative_to(ROOT)}", flush=True)
     return 0
 
