@@ -161,7 +161,11 @@ def ablation_fairgp(pieces: Pieces) -> dict:
     jobs = [(attr, seed, cfg) for attr in ("race", "sex") for seed in range(FAIRGP_REPEATS) for cfg in FAIRGP_CONFIGS]
     rows = []
     for attr, seed, (label, kind, cfg) in runtime.progress(jobs, desc="FairGP ablation", unit="fit"):
-        rows.append(pieces.get(f"{attr}|{seed}|{label}", lambda: _fairgp_row(adult, attr, seed, label, kind, cfg)))
+        row = dict(pieces.get(f"{attr}|{seed}|{label}", lambda: _fairgp_row(adult, attr, seed, label, kind, cfg)))
+        # pieces of the first stored run (commit a3a8720) predate these two columns; same fits otherwise
+        row.setdefault("encoding", "benchmark" if cfg.get("benchmark") else cfg.get("encoding", "ordinal"))
+        row.setdefault("features", 12)
+        rows.append(row)
     fits = pd.DataFrame(rows)
     return {"fits": fits,
             "settings": {"repeats": FAIRGP_REPEATS, "validation_share": FAIRGP_VALIDATION,
