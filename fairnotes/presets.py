@@ -227,7 +227,7 @@ class BookModels:
 
 
 def book_models(dataset: str, architecture: str, *, progress: bool | None = None, include_protected: bool = True,
-                **overrides) -> BookModels:
+                start: str = "unmitigated", **overrides) -> BookModels:
     """Train (or load from the disk cache) the book's "unfair" and "fair" model for one pair.
 
     The "unfair" model is :func:`unmitigated_model`; the "fair" one is
@@ -239,8 +239,13 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     ``n_iterations``, ``adversary_rows``, ``classifier_lr``, ...: the keys of
     :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes), and
     ``include_protected=False`` trains both models without race and sex among their inputs (the
-    adversary still sees both). See the chapter :doc:`/book/adversarial`, section "The book's
-    models", and :doc:`/book/audit`, section "Why the book's proxy labels differ from the paper's".
+    adversary still sees both). ``start="scratch"`` trains the "fair" model from a freshly
+    initialised network (seed ``seed + 1``, so not the unmitigated model's initial weights) with the
+    recipe's pretraining (``pretrain_epochs``, 2 unless overridden) instead of from a copy of the
+    unmitigated model: two independently trained networks, as a reading of the paper that trains
+    "a fair model" beside "an unfair model". See the chapter :doc:`/book/adversarial`, section
+    "The book's models", and :doc:`/book/audit`, section "Why the book's proxy labels differ from
+    the paper's".
     """
     from fairnotes import _torch, adversarial
 
@@ -248,8 +253,13 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     unknown = sorted(set(overrides) - set(_GAME_KEYS))
     if unknown:
         raise ValueError(f"unknown pivot settings {unknown}; the game's settings are {sorted(_GAME_KEYS)}")
+    if start not in ("unmitigated", "scratch"):
+        raise ValueError(f"start must be 'unmitigated' or 'scratch', got {start!r}")
+    if start == "scratch" and "pretrain_epochs" not in overrides:
+        overrides = dict(overrides, pretrain_epochs=2)
     st.update(overrides)
     st["include_protected"] = bool(include_protected)
+    st["start"] = start
     with _torch.num_threads(1 if architecture == "linear" else None):
         unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
                                                  batch_size=st["unfair_batch_size"], seed=st["seed"],
@@ -257,7 +267,12 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
                                                  include_protected=bool(include_protected))
         n = len(sp.X_train) if st["train_rows"] is None else st["train_rows"]
         X, y, S = sp.X_train[:n], sp.y_train[:n], sp.S_train.iloc[:n][["race", "sex"]]
-        fair = copy.deepcopy(unfair)
+        if start == "scratch":
+            from fairnotes import models
+
+            fair = models.make_model(architecture, sp.n_features, seed=st["seed"] + 1)
+        else:
+            fair = copy.deepcopy(unfair)
         fair, h_fair = adversarial.train_adversarial(
             fair, X, y, S, X_test=sp.X_test, y_test=sp.y_test, S_test=sp.S_test[["race", "sex"]],
             progress=progress, desc=f"'fair' {architecture} on {dataset}", **{k: st[k] for k in _GAME_KEYS})

@@ -72,3 +72,5 @@ def test_fairgp_split_and_settings():
 def test_book_models_refuses_unknown_overrides():
     with pytest.raises(ValueError, match="unknown pivot settings"):
         presets.book_models("compas", "linear", lambda_factor=3)
+    with pytest.raises(ValueError, match="start must be"):
+        presets.book_models("compas", "linear", start="fresh")
