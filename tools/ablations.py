@@ -337,7 +337,8 @@ def run_ablation(name: str, command: str, fresh: bool) -> Path:
     from fairnotes.runtime import seed_everything
 
     seed_everything(0)
-    started, load0, commit = now(), os.getloadavg()[0], git_commit()
+    # an ablation executes the package and this tool, not the chapters
+    started, load0, commit = now(), os.getloadavg()[0], git_commit(("fairnotes", "tools"))
     t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     what, fn, chapter, tables = ABLATIONS[name]
     pieces = Pieces(name, fresh=fresh)

@@ -13,11 +13,12 @@ from pathlib import Path
 from toc import ROOT
 
 
-def git_commit() -> str:
+def git_commit(paths=("fairnotes", "book", "tools")) -> str:
+    """HEAD's commit, with ``+changes`` if ``paths`` (the code the run executes) differ from it."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fairnotes", "book", "tools"], cwd=ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
         return head + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
