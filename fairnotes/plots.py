@@ -613,7 +613,8 @@ def paper_vs_book(table: pd.DataFrame, row: str, metric: str, *, paper: str = "p
                   metric_order=None, refs: Mapping | None = None, height_per_row: float = 0.24,
                   book_color: str | None = None, title: str | None = None,
                   stored: str | None = None, stored_std: str | None = None,
-                  book_label: str = "this book", stored_label: str = "stored paper-size run"):
+                  book_label: str = "this book", stored_label: str = "stored paper-size run",
+                  paper_label: str = "paper (mean ± std)"):
     """A dot plot of the paper's values against the book's: one row per setting, one panel per metric.
 
     ``table`` is long: one line per (``row``, ``metric``) with the paper's value (with its standard
@@ -641,7 +642,7 @@ def paper_vs_book(table: pd.DataFrame, row: str, metric: str, *, paper: str = "p
         pe = d[paper_std].to_numpy(float) if paper_std else None
         be = d[book_std].to_numpy(float) if book_std else None
         ax.errorbar(d[paper], yy + offsets[0], xerr=pe, fmt="o", color="0.25", mfc="white", ms=5, lw=1.2,
-                    capsize=2, label="paper (mean ± std)")
+                    capsize=2, label=paper_label)
         ax.errorbar(d[book], yy + offsets[1], xerr=None if be is None or np.isnan(be).all() else np.nan_to_num(be),
                     fmt="o", color=bc, ms=5, lw=1.2, capsize=2, label=book_label)
         if stored:
