@@ -52,7 +52,7 @@ PROVENANCE_KEYS = ("command", "commit", "started", "finished", "machine", "cores
 
 def to_json(value):
     """A JSON-able form of ``value`` (how :func:`record` and ``tools/ablations.py`` store it): DataFrames
-    are tagged so that :func:`from_json` gives them back with their index; NaN becomes ``None``."""
+    are tagged so that :func:`from_json` gives them back with their index; NaN becomes ``None``. See the appendix :doc:`/book/running`."""
     if isinstance(value, pd.DataFrame):
         return {"__dataframe__": value.reset_index().to_json(orient="split", double_precision=15),
                 "index": [n for n in value.index.names if n is not None]}
@@ -77,7 +77,8 @@ def to_json(value):
 
 
 def from_json(value):
-    """The value :func:`to_json` stored (a DataFrame comes back as one)."""
+    """The value :func:`to_json` stored (a DataFrame comes back as one). See the appendix
+    :doc:`/book/running`."""
     if isinstance(value, dict) and "__dataframe__" in value:
         df = pd.read_json(StringIO(value["__dataframe__"]), orient="split")
         return df.set_index(value["index"]) if value["index"] else df
