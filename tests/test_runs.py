@@ -69,8 +69,12 @@ def test_glued_values_are_read_from_an_executed_notebook():
     nb = {"cells": [{"outputs": [
         {"metadata": {"scrapbook": {"name": "acc"}}, "data": {paper_runs.GLUE_MIME: "'0.83'"}},
         {"metadata": {"scrapbook": {"name": "n"}}, "data": {paper_runs.GLUE_MIME: "24752"}},
+        {"metadata": {"scrapbook": {"name": "line"}}, "data": {   # glued as Markdown: its text, not its repr
+            paper_runs.GLUE_MIME: "<IPython.core.display.Markdown object>",
+            paper_runs.GLUE_MARKDOWN: "Stored: `python tools/paper_runs.py audit`."}},
         {"metadata": {}, "data": {"text/plain": "ignored"}}]}]}
-    assert paper_runs.glued_values(nb) == {"acc": "0.83", "n": "24752"}
+    assert paper_runs.glued_values(nb) == {"acc": "0.83", "n": "24752",
+                                           "line": "Stored: `python tools/paper_runs.py audit`."}
 
 
 STORED = sorted((ROOT / runs.RESULTS_DIR).glob("*.json"))

@@ -66,6 +66,7 @@ EXPERIMENTS = {
 }
 
 GLUE_MIME = "application/papermill.record/text/plain"
+GLUE_MARKDOWN = "application/papermill.record/text/markdown"
 
 
 def results_path(chapter: str) -> Path:
@@ -78,8 +79,11 @@ def glued_values(nb) -> dict:
     for cell in nb["cells"]:
         for o in cell.get("outputs", []):
             name = o.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name and GLUE_MIME in o.get("data", {}):
-                text = o["data"][GLUE_MIME]
+            data = o.get("data", {})
+            if name and GLUE_MARKDOWN in data:   # glued as Markdown (shown with {glue:md}): its text
+                out[name] = data[GLUE_MARKDOWN]
+            elif name and GLUE_MIME in data:
+                text = data[GLUE_MIME]
                 out[name] = text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else text
     return out
 
