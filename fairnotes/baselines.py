@@ -214,6 +214,18 @@ def _lbfgs_report(res, tol: float) -> dict:
                 message=f"L-BFGS: {res.message}; largest gradient entry {worst:.1e}")
 
 
+def _last_point(f):
+    """``f(theta)`` remembered for the last ``theta``: SLSQP asks a constraint for its value and its
+    gradient at the same point in separate calls, and both come from one evaluation."""
+    last = {}
+
+    def g(theta):
+        if "x" not in last or not np.array_equal(last["x"], theta):
+            last["x"], last["v"] = np.array(theta, copy=True), f(theta)
+        return last["v"]
+    return g
+
+
 class _ConstrainedLogistic(ClassifierMixin, BaseEstimator):
     """Shared plumbing: validation, the unconstrained fit, prediction and the fit report."""
 
@@ -402,11 +414,13 @@ class ZafarAccuracy(_ParityLogistic):
             return theta0, {}
         budget, l2 = self.loss_budget_, self.l2
 
+        loss_and_grad = _last_point(lambda x: _loss_and_grad(x[:-1], Xa, yt, l2))
+
         def budget_left(x):
-            return budget - _loss_and_grad(x[:-1], Xa, yt, l2)[0]
+            return budget - loss_and_grad(x)[0]
 
         def budget_grad(x):
-            return np.r_[-_loss_and_grad(x[:-1], Xa, yt, l2)[1], 0.0]
+            return np.r_[-loss_and_grad(x)[1], 0.0]
 
         constraints = [
             {"type": "ineq", "fun": lambda x: x[-1] - a @ x, "jac": lambda x: e_t - a},
@@ -485,11 +499,13 @@ class ZafarEqOpp(_ConstrainedLogistic):
             return theta0, {}
         c = self.c
 
+        cov_and_grad = _last_point(lambda t: _fnr_cov_and_grad(t, Xp, wp))
+
         def cov(t):
-            return _fnr_cov_and_grad(t, Xp, wp)[0]
+            return cov_and_grad(t)[0]
 
         def cov_grad(t):
-            return _fnr_cov_and_grad(t, Xp, wp)[1]
+            return cov_and_grad(t)[1]
 
         constraints = [{"type": "ineq", "fun": lambda t: c - cov(t), "jac": lambda t: -cov_grad(t)},
                        {"type": "ineq", "fun": lambda t: c + cov(t), "jac": cov_grad}]
