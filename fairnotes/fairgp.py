@@ -23,6 +23,7 @@ import it.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -341,15 +342,32 @@ class FairGP:
         Xk = self.kernel_inputs(X, s)
         Y = pack_labels(y, s)
         n = len(Y)
-        lik = FairGPLikelihood(self.parameters)
-        self.model = model = build_svgp(Xk, lik, num_inducing=self.num_inducing, lengthscale=self.lengthscale,
-                                        seed=self.seed, s_kernel=self.s_kernel if self.s_as_input else None)
+        s_kernel = self.s_kernel if self.s_as_input else None
+
+        def build():
+            return build_svgp(Xk, FairGPLikelihood(self.parameters), num_inducing=self.num_inducing,
+                              lengthscale=self.lengthscale, seed=self.seed, s_kernel=s_kernel)
+        model = build()
+        # Training runs on a model of the same shape kept from an earlier fit, whose compiled step
+        # is reused (tracing a new one costs about as much as 150 steps); it starts from this fit's
+        # initial values and a fresh optimizer, and its result is copied into ``model``.
+        key = (Xk.shape, Y.shape, self.num_inducing, s_kernel, self.natgrad_gamma, self.learning_rate)
+        work, step = _compiled_step(key, build, model, Xk, Y, natgrad_gamma=self.natgrad_gamma,
+                                    learning_rate=self.learning_rate)
+        self.model = work  # the evaluations during training read self.model
         self.history = TrainingHistory()
-        self.best_step = _train(model, Xk, Y, steps=self.steps, batch_size=self.batch_size,
-                                natgrad_gamma=self.natgrad_gamma, learning_rate=self.learning_rate, seed=self.seed,
-                                history=self.history, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
-                                n=n, progress=self.progress, desc=self.desc,
-                                val_fn=self._make_validation(validation), patience=self.patience)
+        try:
+            self.best_step = _train(work, step, n, steps=self.steps, batch_size=self.batch_size, seed=self.seed,
+                                    history=self.history, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
+                                    progress=self.progress, desc=self.desc,
+                                    val_fn=self._make_validation(validation), patience=self.patience)
+        finally:
+            self.model = None
+        _copy_variables(work, model)
+        if self.natgrad_gamma:
+            gpflow.set_trainable(model.q_mu, False)
+            gpflow.set_trainable(model.q_sqrt, False)
+        self.model = model
         self.train_seconds = self.history.rows[-1]["seconds"] if self.history.rows else float("nan")
         return self
 
@@ -447,10 +465,14 @@ def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01):
     SVGP (the benchmark uses it for FairGP and for GPflow's Bernoulli alike).
     See the chapter :doc:`/book/fairgp_parity`, section "The model".
     """
+    return _step_and_optimizer(model, tf.constant(X), tf.constant(Y), natgrad_gamma=natgrad_gamma,
+                               learning_rate=learning_rate)[0]
+
+
+def _step_and_optimizer(model, X, Y, *, natgrad_gamma, learning_rate):
+    """:func:`make_train_step` on tensors or variables ``X``, ``Y``; also returns the Adam optimizer."""
     import tf_keras
 
-    X = tf.constant(X)
-    Y = tf.constant(Y)
     adam = tf_keras.optimizers.Adam(learning_rate)
     use_natgrad = bool(natgrad_gamma)
     if use_natgrad:
@@ -470,19 +492,61 @@ def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01):
         adam.apply_gradients(zip(tape.gradient(loss, adam_vars), adam_vars))
         return loss
 
-    return step
+    return step, adam
 
 
-def _train(model, X, Y, *, steps, batch_size, natgrad_gamma, learning_rate, seed, history,
-           eval_fn=None, eval_every=0, n=None, progress=None, desc="FairGP", val_fn=None, patience=None):
-    """Mini-batch training (sampling without replacement, reshuffled every epoch).
+#: Compiled training steps kept for reuse, by the shape of the problem: key -> (model, step, Adam,
+#: X variable, Y variable). At most :data:`_COMPILED_STEPS_KEPT`, the least recently used dropped.
+_COMPILED_STEPS: "OrderedDict[tuple, tuple]" = OrderedDict()
+_COMPILED_STEPS_KEPT = 8
+
+
+def _copy_variables(src, dst) -> None:
+    """Assign every variable of the GPflow model ``src`` to ``dst``'s (the same structure), bit for bit."""
+    a, b = src.variables, dst.variables
+    if len(a) != len(b) or any(u.shape != v.shape or u.dtype != v.dtype for u, v in zip(a, b)):
+        raise RuntimeError("internal error: two FairGP models of different structure share a training step")
+    for u, v in zip(a, b):
+        v.assign(u)
+
+
+def _compiled_step(key, build, model, X, Y, *, natgrad_gamma, learning_rate):
+    """A training model with ``model``'s initial values and its compiled step, reused for ``key``.
+
+    On the first use of ``key`` a second model is built (``build()``) and its step traced, on the
+    data held in variables; later uses assign the new data and initial values and reset Adam's
+    iteration count and moments to zero, the state of a new optimizer, so a fit gives the same
+    numbers as with a newly traced step."""
+    entry = _COMPILED_STEPS.pop(key, None)
+    if entry is None:
+        work = build()
+        Xv = tf.Variable(X, trainable=False, dtype=gpflow.default_float())
+        Yv = tf.Variable(Y, trainable=False, dtype=gpflow.default_float())
+        step, adam = _step_and_optimizer(work, Xv, Yv, natgrad_gamma=natgrad_gamma, learning_rate=learning_rate)
+    else:
+        work, step, adam, Xv, Yv = entry
+        Xv.assign(X)
+        Yv.assign(Y)
+        for v in adam.variables:
+            if v is not adam.learning_rate:
+                v.assign(tf.zeros_like(v))
+    _copy_variables(model, work)
+    if _COMPILED_STEPS_KEPT > 0:
+        _COMPILED_STEPS[key] = (work, step, adam, Xv, Yv)
+        while len(_COMPILED_STEPS) > _COMPILED_STEPS_KEPT:
+            _COMPILED_STEPS.popitem(last=False)
+    return work, step
+
+
+def _train(model, step, n, *, steps, batch_size, seed, history,
+           eval_fn=None, eval_every=0, progress=None, desc="FairGP", val_fn=None, patience=None):
+    """Mini-batch training of ``model`` with ``step`` on ``n`` rows (sampling without replacement,
+    reshuffled every epoch).
 
     Returns the step whose parameters the model holds at the end: the last one, or with
     ``patience`` the evaluation with the best ``val_fn()`` (the model goes back to it)."""
-    n = len(Y) if n is None else n
     batch_size = min(batch_size, n)
     rng = np.random.default_rng(seed + 1)
-    step = make_train_step(model, X, Y, natgrad_gamma=natgrad_gamma, learning_rate=learning_rate)
     order = np.empty(0, dtype=np.int64)
     losses = []
     t0 = time.perf_counter()

@@ -305,3 +305,32 @@ def test_stopping_rule_stops_restores_the_best_step_and_needs_validation():
     free = fg.FairGP(None, **dict(kw, steps=30)).fit(x[tr], y[tr], s[tr], validation=(x[va], y[va], s[va]),
                                                      eval_every=10)
     assert list(free.history.frame["step"]) == [10, 20, 30] and free.best_step == 30
+
+
+def test_a_reused_training_step_gives_the_fit_of_a_new_one(monkeypatch):
+    # FairGP.fit reuses the compiled step of an earlier fit of the same shape; it must give the
+    # numbers of a newly traced step and leave the earlier fitted model alone.
+    from collections import OrderedDict
+
+    x, y, s = _toy(n=300, seed=8)
+    x2, y2, s2 = _toy(n=300, seed=9)
+    P = tl.parity_parameters([0.3, 0.6], "mean")
+    kw = dict(num_inducing=10, batch_size=100, steps=60, learning_rate=0.05, progress=False)
+    monkeypatch.setattr(fg, "_COMPILED_STEPS", OrderedDict())
+    monkeypatch.setattr(fg, "_COMPILED_STEPS_KEPT", 0)              # nothing kept: a new step
+    new = fg.FairGP(P, s_as_input=True, seed=0, **kw).fit(x, y, s)
+    assert len(fg._COMPILED_STEPS) == 0
+    monkeypatch.setattr(fg, "_COMPILED_STEPS_KEPT", 8)
+    other = fg.FairGP(None, s_as_input=True, seed=1, **kw).fit(x2, y2, s2)   # other data, parameters, seed
+    p_other = other.predict_proba(x2, s2)
+    assert len(fg._COMPILED_STEPS) == 1
+    reused = fg.FairGP(P, s_as_input=True, seed=0, **kw).fit(x, y, s)      # the step traced for `other`
+    assert len(fg._COMPILED_STEPS) == 1
+    assert reused.model is not other.model
+    for a, b in zip(new.model.variables, reused.model.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(new.history.frame["elbo"], reused.history.frame["elbo"])
+    np.testing.assert_array_equal(other.predict_proba(x2, s2), p_other)
+    # another shape traces its own step
+    fg.FairGP(P, seed=0, **kw).fit(x, y, s)
+    assert len(fg._COMPILED_STEPS) == 2
