@@ -148,6 +148,41 @@ class ExecRuntimeNode(nodes.Inline, nodes.TextElement):
     """Placeholder for one chapter's measured run time."""
 
 
+class ClaimsLedgerNode(nodes.General, nodes.Element):
+    """Placeholder for the claims ledger, filled once every page has been executed."""
+
+
+def ledger_folder(app) -> Path:
+    """The claims ledger's folder: beside the build's execution cache, so that a chapter taken from
+    the cache keeps the claims its execution checked (``fairnotes.claims``)."""
+    cache = app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    cache = Path(cache)
+    if not cache.is_absolute():
+        cache = Path(app.confdir) / cache
+    return cache.parent / (cache.name + "_claims")
+
+
+def _set_ledger_folder(app):
+    """The kernels that execute the chapters inherit this variable: ``claims.Ledger`` writes there."""
+    from fairnotes.claims import LEDGER_ENV
+
+    folder = ledger_folder(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[LEDGER_ENV] = str(folder)
+    app.env.fairnotes_ledger_folder = str(folder)
+
+
+class ClaimsLedger(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        from myst_nb.ext.execution_tables import METADATA_KEY
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        NbMetadataCollector.set_doc_data(self.env, self.env.docname, METADATA_KEY, True)
+        return [ClaimsLedgerNode()]
+
+
 class ExecStatus(SphinxDirective):
     has_content = False
 
@@ -205,6 +240,53 @@ class ExecStatusTransform(SphinxPostTransform):
             node.replace_self(nodes.inline(text=text, classes=["exec-runtime"]))
         for node in list(self.document.findall(ExecStatusNode)):
             node.replace_self(self.make(env))
+        for node in list(self.document.findall(ClaimsLedgerNode)):
+            node.replace_self(self.make_ledger(env))
+
+    def _doc_link(self, env, docname, text=None):
+        link = pending_xref(refdoc=env.docname, reftarget="/" + docname, reftype="doc", refdomain="std",
+                            refexplicit=text is not None, refwarn=True, classes=["xref", "doc"])
+        link += nodes.inline(text=text or docname)
+        para = nodes.paragraph()
+        para += link
+        return para
+
+    def make_ledger(self, env):
+        from fairnotes.claims import read_ledger
+
+        folder = getattr(env, "fairnotes_ledger_folder", None)
+        ledgers = read_ledger(folder) if folder else {}
+        order = [d for d in _toc_order(env) if d.rsplit("/", 1)[-1] in ledgers]
+        out, summary = [], []
+        total = held_total = 0
+        for docname in order:
+            doc = ledgers[docname.rsplit("/", 1)[-1]]
+            claims = doc.get("claims", [])
+            held = sum(bool(c.get("holds")) for c in claims)
+            total += len(claims)
+            held_total += held
+            summary.append([self._doc_link(env, docname), str(len(claims)), str(held), doc.get("mode", "")])
+        out.append(_table(["Chapter", "Claims", "Held", "Mode"], summary, [46, 18, 18, 18]))
+        out.append(nodes.paragraph(text=f"{held_total} of {total} claims held in the build that executed them."))
+        for docname in order:
+            doc = ledgers[docname.rsplit("/", 1)[-1]]
+            rows = []
+            for c in doc.get("claims", []):
+                evidence = "; ".join(f"{k}: {_short(v)}" for k, v in (c.get("evidence") or {}).items())
+                verdict = "yes" if c.get("holds") else ("no (recorded, not enforced)" if not c.get("enforced")
+                                                       else "no")
+                rows.append([c.get("text", ""), evidence or "(none)", verdict])
+            if not rows:
+                continue
+            title = env.titles.get(docname)
+            name = title.astext() if title is not None else docname
+            out.append(nodes.raw("", f"<details class=\"claims-ledger\"><summary>{_html_escape(name)}: "
+                                     f"{len(rows)} claims</summary>", format="html"))
+            out.append(_table(["Claim", "Evidence", "Held"], rows, [55, 35, 10]))
+            out.append(nodes.raw("", "</details>", format="html"))
+        if not order:
+            out.append(nodes.paragraph(text="No chapter of this build recorded a claim."))
+        return out
 
     def make(self, env):
         rows, total, n = [], 0.0, 0
@@ -233,7 +315,28 @@ class ExecStatusTransform(SphinxPostTransform):
         return out
 
 
+def _short(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_short(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
 def setup(app):
+    app.add_node(ClaimsLedgerNode)
+    app.add_directive("claims-ledger", ClaimsLedger)
+    app.connect("builder-inited", _set_ledger_folder)
     app.add_node(ExecStatusNode)
     app.add_node(ExecRuntimeNode)
     app.add_directive("exec-status", ExecStatus)

@@ -149,6 +149,9 @@ def use_book_style() -> None:
     Chapters call it once in their set-up cell. See the chapter :doc:`/book/data`.
     """
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE, rc=_RC)
+    from fairnotes.tables import use_book_tables
+
+    use_book_tables()   # plain DataFrame displays follow the book's number rules too
 
 
 def color(name) -> str:
