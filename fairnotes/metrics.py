@@ -21,7 +21,7 @@ import pandas as pd
 
 from fairnotes._validation import binary, both_groups, same_length
 
-__all__ = [
+__all__ = ["roc_auc_interval", 
     "selection_rate",
     "true_positive_rate",
     "false_positive_rate",
@@ -176,6 +176,36 @@ def roc_auc(y_true, score, *, name: str = "y_true") -> float:
         raise ValueError(f"the AUC needs both classes in {name}: it has {n1} ones and {n0} zeros")
     ranks = pd.Series(sc).rank(method="average").to_numpy()
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def roc_auc_interval(y_true, score, *, level: float = 0.95, n_boot: int = 1000, seed: int = 0,
+                     name: str = "y_true") -> tuple[float, float, float]:
+    """:func:`roc_auc` with a percentile bootstrap interval: ``(auc, low, high)``.
+
+    Resamples the rows ``n_boot`` times with replacement (stratified: the positives and the
+    negatives separately, so that every resample has both classes) and returns the ``level``
+    percentile interval of the resampled AUCs. With few positives (tens of rows) the interval is
+    wide, which is the point of showing it. See the chapter :doc:`/book/audit`.
+    """
+    auc = roc_auc(y_true, score, name=name)
+    if not (0 < level < 1):
+        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
+        raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
+    y = binary(name, y_true).astype(bool)
+    sc = np.asarray(score, dtype=np.float64).reshape(-1)
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+    rng = np.random.default_rng(seed)
+    n1, n0 = len(pos), len(neg)
+    aucs = np.empty(n_boot)
+    for b in range(n_boot):
+        p = sc[rng.choice(pos, n1)]
+        q = sc[rng.choice(neg, n0)]
+        ranks = pd.Series(np.concatenate([p, q])).rank(method="average").to_numpy()
+        aucs[b] = (ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(aucs, [alpha, 1 - alpha])
+    return auc, float(low), float(high)
 
 
 def per_group(s, *, y_true=None, y_pred=None, groups: tuple[str, str] | None = None, name: str | None = None,

@@ -99,6 +99,7 @@ MODEL_COLORS = {
     "ZafarEqOpp": TOL_MUTED["green"],
     "logistic regression": OKABE_ITO["black"],
     "target-label network": TOL_MUTED["olive"],  # a network trained through target labels (Part III)
+    "target-label network*": TOL_MUTED["sand"],   # the same, reading s (the starred variant)
 }
 _MODEL_ALIASES = {
     '"unfair"': "unfair", "network": "unfair", "unmitigated": "unfair", '"unfair" (unmitigated)': "unfair",
@@ -109,7 +110,7 @@ _MODEL_ALIASES = {
 }
 #: One marker per model (a model and its starred variant share a hue and differ in marker).
 MODEL_MARKERS = {"unfair": "o", "fair": "s", "GP": "o", "GP*": "D", "FairGP": "s", "FairGP*": "^",
-                 "SVM": "v", "SVM (RBF)": "v", "logistic regression": "P", "target-label network": "X",
+                 "SVM": "v", "SVM (RBF)": "v", "logistic regression": "P", "target-label network": "X", "target-label network*": "P",
                  "ZafarAccuracy": "<", "ZafarFairness": ">", "ZafarEqOpp": "<"}
 
 #: The sensitivity measures and their variants.
