@@ -8,7 +8,8 @@ The rules, in every chapter:
 
 * integers as integers, with thousands separators (``24,752``, never ``24752.0``);
 * other numbers with two or three significant decimals, chosen by the column's size (``0.835``,
-  ``47.2``, ``1,015``), never more than three decimals;
+  ``47.2``, ``1,015``), never more than three decimals; a non-zero number too small for them in
+  scientific notation (``3.1e-08``), never as ``0``;
 * shares given as percentages with a ``%`` sign (``percent=``);
 * a missing value as ``n/a``;
 * numbers right-aligned in tabular figures, text left-aligned; cells padded (the book's CSS,
@@ -60,6 +61,8 @@ def format_number(x, decimals: int | None = None) -> str:
             if math.isfinite(x) and x == round(x) and abs(x) < 1e15:
                 return f"{int(round(x)):,}"
             decimals = _decimals_for(abs(x))
+        if x != 0 and math.isfinite(x) and abs(x) < 0.5 * 10 ** (-decimals):
+            return f"{x:.1e}"   # a small non-zero number is not shown as 0
         return f"{x:,.{decimals}f}"
     return str(x)
 
@@ -84,7 +87,10 @@ def column_formatter(values, *, percent: bool = False, decimals: int | None = No
             return NA
         if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
             return str(x)
-        return f"{float(x):,.{decimals}f}{suffix}"
+        x = float(x)
+        if x != 0 and math.isfinite(x) and abs(x) < 0.5 * 10 ** (-decimals):
+            return f"{x:.1e}{suffix}"   # a small non-zero number is not shown as 0
+        return f"{x:,.{decimals}f}{suffix}"
 
     return fmt
 
