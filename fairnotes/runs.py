@@ -77,10 +77,13 @@ def to_json(value):
 
 
 def from_json(value):
-    """The value :func:`to_json` stored (a DataFrame comes back as one). See the appendix
-    :doc:`/book/running`."""
+    """The value :func:`to_json` stored (a DataFrame comes back as one, every number exactly as the
+    file writes it). See the appendix :doc:`/book/running`."""
     if isinstance(value, dict) and "__dataframe__" in value:
-        df = pd.read_json(StringIO(value["__dataframe__"]), orient="split")
+        # precise_float: pandas' default fast parser reads "0.3" as 0.30000000000000004, and a
+        # merge on such a key (a target, a lambda) then misses its rows; the exact parser gives
+        # back the number as it is written in the file
+        df = pd.read_json(StringIO(value["__dataframe__"]), orient="split", precise_float=True)
         return df.set_index(value["index"]) if value["index"] else df
     if isinstance(value, dict):
         return {k: from_json(v) for k, v in value.items()}
