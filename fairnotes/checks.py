@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Verdict", "SelfCheck", "check", "labels", "describe"]
+__all__ = ["Verdict", "SelfCheck", "check", "labels", "describe", "CHAPTER_TITLES"]
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,35 @@ class SelfCheck:
     hint: str
     options: tuple[str, ...] = field(default=())
 
+    @property
+    def name(self) -> str:
+        """How the book names the exercise: "Exercise 2 of *Prediction sensitivity*" (the book numbers
+        exercises within their chapter; the label's last number is that position)."""
+        tail = self.label.rsplit("-", 1)[-1]
+        title = CHAPTER_TITLES.get(self.chapter, self.chapter)
+        return f"Exercise {tail} of the chapter “{title}”" if tail.isdigit() else f"the exercise {self.label} of the chapter “{title}”"
+
     def usage(self) -> str:
-        return (f"Self-check for exercise {self.label} ({self.chapter}): {self.question}\n"
+        return (f"Self-check for {self.name}: {self.question}\n"
                 f"Replace answer=None by your answer ({self.answer_form}) and run the cell again.")
 
 
 _REGISTRY: dict[str, SelfCheck] = {}
+
+#: The titles of the chapters that have self-checks (a test checks them against the chapters' titles).
+CHAPTER_TITLES = {
+    "book/data": "The data and group fairness",
+    "book/sensitivity": "Prediction sensitivity",
+    "book/smooth_sensitivity": "Smooth prediction sensitivity",
+    "book/adversarial": "Adversarial mitigation",
+    "book/audit": "Auditing individual predictions",
+    "book/target_labels": "Target labels",
+    "book/fairgp_parity": "Demographic parity with FairGP",
+    "book/fairgp_opportunity": "Equality of opportunity with FairGP",
+    "book/target_nets": "Target labels beyond Gaussian processes",
+    "book/compare": "Comparing mitigations on the same people",
+    "book/proxies": "Audits with ground truth and through proxies",
+}
 
 
 def _register(label, chapter, question, answer_form, context, hint, options=()):
@@ -118,7 +141,7 @@ def check(exercise_label: str, answer: Any = None, **context) -> Verdict:
         choice = _option(answer, spec.options)
         if choice is None:
             return Verdict(exercise_label, False,
-                           f"{answer!r} is not one of the answers of {exercise_label}: "
+                           f"{answer!r} is not one of the answers of {spec.name}: "
                            f"{', '.join(repr(o) for o in spec.options)}.")
         answer = choice
     try:

@@ -27,7 +27,7 @@ def _chapter(label):
 def test_no_answer_says_how_to_use_it():
     v = check("tl-ex-2", answer=None, base_rates=[0.2, 0.3])
     assert v.correct is None and not v
-    assert "Replace answer=None" in repr(v) and "tl-ex-2" in str(v)
+    assert "Replace answer=None" in repr(v) and "Exercise 2 of the chapter “Target labels”" in str(v)
 
 
 def test_unknown_label_and_missing_keywords_are_clear_errors():
