@@ -7,19 +7,25 @@ matplotlib and seaborn, so ``import fairnotes`` does not load it: chapters impor
 
 Colours
 -------
-Every colour comes from two colour-blind-safe palettes: Okabe & Ito's eight colours and Paul Tol's
-"muted" scheme (both readable with the three common colour-vision deficiencies). A colour is fixed
-by *what it stands for*, in every chapter:
+The colours come from colour-blind-safe schemes (Okabe & Ito's eight colours, Paul Tol's "muted"
+and "light" schemes, a few greys and browns). A colour is fixed by *what it stands for*, in every
+chapter, and stands for one thing only (:func:`registry` lists them; the unit tests check it):
 
 * groups, by their role: the unprivileged group (``s = 0``) is always vermillion, the privileged
-  group (``s = 1``) always blue, whatever the dataset and attribute (:func:`group_palette`);
-* models and mitigations (:data:`MODEL_COLORS`): the unmitigated network (the paper's "unfair"
-  model) orange, the pivot-trained network ("fair") bluish green, GP / GP* light / dark blue,
-  FairGP / FairGP* light / dark purple, the SVM grey and logistic regression black; a model and
+  group (``s = 1``) always blue, whatever the dataset and attribute (:func:`group_palette`); no
+  other thing has these colours or one near them;
+* models and mitigations (:data:`MODEL_COLORS`, :data:`MODEL_MARKERS`): the unmitigated network
+  black (circle), the mitigated (pivot) network bluish green (square), GP / GP* light / dark cyan,
+  FairGP / FairGP* light / dark purple, the SVMs and logistic regression greys, Zafar et al.'s
+  baselines olive, rose and leaf green, the target-label networks light / dark brown; a model and
   its starred variant (which also reads ``s``) share a hue, light and dark, and differ in marker;
 * the sensitivity measures (:data:`MEASURE_COLORS`), the protected attributes
-  (:data:`ATTRIBUTE_COLORS`), the two architectures (:data:`ARCHITECTURE_COLORS`) and the paper's
-  labels of a prediction (:data:`LABEL_COLORS`);
+  (:data:`ATTRIBUTE_COLORS`), the two architectures (:data:`ARCHITECTURE_COLORS`, with
+  :data:`ARCHITECTURE_LINESTYLES` and :data:`ARCHITECTURE_MARKERS`, since colour alone must not
+  carry them) and the paper's labels of a prediction (:data:`LABEL_COLORS`: the label '"unfair"'
+  is dark red-brown, '"fair"' light lavender; not the colours of the models);
+* the paper, this build and the stored run in :func:`paper_vs_book` are neutral, each with its own
+  marker (:data:`SOURCE_STYLES`);
 * ordered levels (noise levels, targets, factors) take evenly spaced colours of the "viridis" map
   by *rank*, so that 0.01, 0.03 and 0.1 are as distinct as 0.3 and 1 (:func:`ordered_palette`).
 
@@ -60,7 +66,8 @@ import seaborn as sns
 
 __all__ = [
     "OKABE_ITO", "TOL_MUTED", "PALETTE", "GROUP_COLORS", "MODEL_COLORS", "MODEL_MARKERS",
-    "MEASURE_COLORS", "ATTRIBUTE_COLORS", "ARCHITECTURE_COLORS", "LABEL_COLORS", "DPI",
+    "MEASURE_COLORS", "ATTRIBUTE_COLORS", "ARCHITECTURE_COLORS", "ARCHITECTURE_LINESTYLES",
+    "ARCHITECTURE_MARKERS", "LABEL_COLORS", "SOURCE_STYLES", "registry", "DPI",
     "FULL_WIDTH", "COLUMN_PX", "MIN_FONT_PT", "MAX_COLUMNS", "use_book_style", "color", "palette",
     "group_palette", "ordered_palette", "panel_grid", "figure_legend", "smallest_text_px",
     "place_labels", "group_distributions", "roc_curves", "tradeoff", "training_curves",
@@ -77,57 +84,109 @@ TOL_MUTED = {
     "indigo": "#332288", "cyan": "#88CCEE", "teal": "#44AA99", "green": "#117733", "olive": "#999933",
     "sand": "#DDCC77", "rose": "#CC6677", "wine": "#882255", "purple": "#AA4499", "grey": "#DDDDDD",
 }
-#: The default colour cycle (for anything without a fixed colour).
-PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion", "reddish purple",
-                                   "sky blue", "yellow", "black")]
+#: The default colour cycle, for anything without a fixed colour. It holds neither group colour
+#: (vermillion and blue mean s = 0 and s = 1 and nothing else); its first colour, a dark grey, is
+#: the colour of a single series.
+PALETTE = ["#4D4D4D", TOL_MUTED["green"], TOL_MUTED["purple"], TOL_MUTED["sand"], TOL_MUTED["teal"],
+           TOL_MUTED["wine"], TOL_MUTED["olive"], "#8C564B"]
 
 #: Colour of a group by its role: 0 = unprivileged, 1 = privileged (see :func:`group_palette`).
+#: These two colours stand for the groups only: no model, measure, attribute, architecture or label
+#: uses them, or a colour near them (``tests/test_plots.py`` checks it).
 GROUP_COLORS = {0: OKABE_ITO["vermillion"], 1: OKABE_ITO["blue"]}
 
-#: One colour per model or mitigation; the names the chapters use map to the same colour.
-MODEL_COLORS = {
-    "unfair": OKABE_ITO["orange"],           # the unmitigated network
-    "fair": OKABE_ITO["bluish green"],       # the pivot-trained (adversarially mitigated) network
-    "GP": "#9ECAE9",                         # light blue
-    "GP*": "#08519C",                        # dark blue
-    "FairGP": OKABE_ITO["reddish purple"],   # light purple
-    "FairGP*": TOL_MUTED["wine"],            # dark purple
-    "SVM": "#888888",                         # the book's linear SVM
-    "SVM (RBF)": "#444444",                   # the paper's SVM: scikit-learn's SVC, RBF kernel
-    "ZafarAccuracy": TOL_MUTED["teal"],       # Zafar et al.'s baselines (fairnotes.baselines)
+
+def _with_aliases(colors: dict, aliases: dict) -> dict:
+    """A colour table in which each alias has the colour of the name it stands for."""
+    return {**colors, **{alias: colors[name] for alias, name in aliases.items()}}
+
+
+# One colour per *thing*, across every table below: a colour that means a model never means a
+# measure, an attribute, an architecture or a label too (tests/test_plots.py checks it).
+_MODELS = {
+    "unfair": "#000000",                     # the unmitigated network: black, marker o
+    "fair": OKABE_ITO["bluish green"],       # the pivot-trained (mitigated) network, marker s
+    "GP": "#99DDFF",                         # light cyan ...
+    "GP*": "#225555",                        # ... and dark cyan (the same hue; GP* also reads s)
+    "FairGP": OKABE_ITO["reddish purple"],   # light purple ...
+    "FairGP*": TOL_MUTED["wine"],            # ... and dark purple
+    "SVM": "#777777",                        # the book's linear SVM: grey
+    "SVM (RBF)": "#AAAAAA",                  # the paper's SVM (scikit-learn's SVC, RBF kernel): light grey
+    "logistic regression": "#444444",        # dark grey
+    "ZafarAccuracy": TOL_MUTED["olive"],     # Zafar et al.'s baselines (fairnotes.baselines)
     "ZafarFairness": TOL_MUTED["rose"],
-    "ZafarEqOpp": TOL_MUTED["green"],
-    "logistic regression": OKABE_ITO["black"],
-    "target-label network": TOL_MUTED["olive"],  # a network trained through target labels (Part III)
-    "target-label network*": TOL_MUTED["sand"],   # the same, reading s (the starred variant)
+    "ZafarEqOpp": "#66A61E",                 # leaf green
+    "target-label network": "#8C564B",       # brown: a network trained through target labels (Part III)
+    "target-label network*": "#4A2A1A",      # dark brown: the same, reading s (the starred variant)
 }
 _MODEL_ALIASES = {
     '"unfair"': "unfair", "network": "unfair", "unmitigated": "unfair", '"unfair" (unmitigated)': "unfair",
-    '"unfair" (no mitigation)': "unfair",
+    '"unfair" (no mitigation)': "unfair", "unmitigated network": "unfair",
     '"fair"': "fair", "pivot": "fair", "pivot network": "fair", "mitigated": "fair",
-    '"fair" (mitigated)': "fair", '"fair" (pivot)': "fair",
+    '"fair" (mitigated)': "fair", '"fair" (pivot)': "fair", "mitigated (pivot)": "fair",
     "SVM (linear)": "SVM", "logistic": "logistic regression",
+    "target labels": "target-label network", "target labels*": "target-label network*",
 }
+#: One colour per model or mitigation; the names the chapters use map to the same colour.
+MODEL_COLORS = dict(_MODELS)
 #: One marker per model (a model and its starred variant share a hue and differ in marker).
 MODEL_MARKERS = {"unfair": "o", "fair": "s", "GP": "o", "GP*": "D", "FairGP": "s", "FairGP*": "^",
-                 "SVM": "v", "SVM (RBF)": "v", "logistic regression": "P", "target-label network": "X", "target-label network*": "P",
-                 "ZafarAccuracy": "<", "ZafarFairness": ">", "ZafarEqOpp": "<"}
+                 "SVM": "v", "SVM (RBF)": "v", "logistic regression": "P", "target-label network": "X",
+                 "target-label network*": "P", "ZafarAccuracy": "<", "ZafarFairness": ">", "ZafarEqOpp": "<"}
 
-#: The sensitivity measures and their variants.
-MEASURE_COLORS = {
-    "sensitivity": TOL_MUTED["indigo"], "plain": TOL_MUTED["indigo"],
-    "smooth sensitivity": TOL_MUTED["rose"], "smooth (max)": TOL_MUTED["rose"], "max": TOL_MUTED["rose"],
-    "smooth (mean)": TOL_MUTED["teal"], "mean": TOL_MUTED["teal"],
-    "counterfactual change": TOL_MUTED["olive"], "closeness to the boundary": TOL_MUTED["olive"],
-    "proxy sensitivity": TOL_MUTED["sand"], "smooth proxy sensitivity": TOL_MUTED["wine"],
-    "proxy change": TOL_MUTED["cyan"],
+_MEASURES = {
+    "sensitivity": TOL_MUTED["indigo"],           # plain prediction sensitivity
+    "smooth (max)": "#EE3377",                    # magenta: smooth sensitivity, the maximum over neighbours
+    "smooth (mean)": TOL_MUTED["teal"],           # the mean over neighbours
+    "counterfactual change": TOL_MUTED["sand"],
+    "closeness to the boundary": "#666633",       # dark olive: -|p - 0.5|
+    "proxy sensitivity": "#BBCC33",               # pear
+    "smooth proxy sensitivity": "#EE99AA",        # pink
+    "proxy change": "#BBEEEE",                    # pale cyan
 }
+_MEASURE_ALIASES = {"plain": "sensitivity", "smooth sensitivity": "smooth (max)", "max": "smooth (max)",
+                    "mean": "smooth (mean)", "distance to the threshold": "closeness to the boundary",
+                    "distance to the boundary": "closeness to the boundary"}
+#: The sensitivity measures and their variants (an alias such as "plain" has its measure's colour).
+MEASURE_COLORS = _with_aliases(_MEASURES, _MEASURE_ALIASES)
+
 #: The protected attributes.
 ATTRIBUTE_COLORS = {"race": TOL_MUTED["green"], "sex": TOL_MUTED["purple"]}
-#: The paper's two architectures.
-ARCHITECTURE_COLORS = {"linear": TOL_MUTED["cyan"], "cnn": TOL_MUTED["indigo"], "CNN": TOL_MUTED["indigo"]}
+
+_ARCHITECTURES = {"linear": "#B3DE69", "CNN": "#2F4F2F"}   # light green-yellow, dark green-grey
+#: The paper's two architectures. Where they share a figure with groups or models, tell them apart
+#: by line style and marker (:data:`ARCHITECTURE_LINESTYLES`, :data:`ARCHITECTURE_MARKERS`).
+ARCHITECTURE_COLORS = _with_aliases(_ARCHITECTURES, {"cnn": "CNN", "Linear": "linear"})
+#: Line style of each architecture: solid for linear, dashed for the CNN.
+ARCHITECTURE_LINESTYLES = {"linear": "-", "Linear": "-", "CNN": "--", "cnn": "--"}
+#: Marker of each architecture: a circle for linear, a square for the CNN.
+ARCHITECTURE_MARKERS = {"linear": "o", "Linear": "o", "CNN": "s", "cnn": "s"}
+
 #: The paper's label of a prediction: "unfair" if mitigation changed it (!Match), "fair" otherwise.
-LABEL_COLORS = {'"unfair"': OKABE_ITO["vermillion"], '"fair"': TOL_MUTED["teal"]}
+#: Not the models' colours: the label is a property of a prediction, not a network.
+LABEL_COLORS = {'"unfair"': "#994455", '"fair"': "#CAB2D6"}   # dark red-brown; light lavender
+
+#: How :func:`paper_vs_book` draws its three sources: neutral colours that mean no group or model,
+#: each with its own marker, so that colour is never the only carrier.
+SOURCE_STYLES = {
+    "paper": {"color": "#555555", "marker": "o", "mfc": "white"},            # open circle
+    "this build": {"color": "#000000", "marker": "s", "mfc": "#000000"},     # black square
+    "stored run": {"color": "#999999", "marker": "D", "mfc": "#999999"},     # grey diamond
+}
+
+
+def registry() -> dict:
+    """Every fixed colour of the book by family and canonical name (aliases left out).
+
+    ``{"groups": {0: ..., 1: ...}, "models": {...}, "measures": {...}, "attributes": {...},
+    "architectures": {...}, "labels": {...}}``: one entry per *thing*; the unit tests check that no
+    colour stands for two things and that the group colours stand for nothing else. See the
+    chapter :doc:`/book/data`.
+    """
+    return {"groups": dict(GROUP_COLORS), "models": dict(_MODELS), "measures": dict(_MEASURES),
+            "attributes": dict(ATTRIBUTE_COLORS), "architectures": dict(_ARCHITECTURES),
+            "labels": dict(LABEL_COLORS)}
+
 
 DPI = 100            #: dots per inch of every figure (Jupyter's inline default)
 FULL_WIDTH = 7.5     #: inches: the content column of a 1,400 px page at DPI
@@ -383,14 +442,20 @@ def _check_columns(data, cols):
 
 def group_distributions(data: pd.DataFrame, x: str, hue: str, panel: str | None = None, *,
                         hue_order=None, panel_order=None, palette: Mapping | None = None, log: bool = False,
-                        bins: int = 40, xlabel: str | None = None, ylabel: str = "density",
+                        bins: int = 40, xlabel: str | None = None, ylabel: str | None = None,
                         notes: Mapping | None = None, vlines: Mapping | None = None, height: float = 2.6,
                         legend_title: str | None = None, sharex: bool = False):
-    """Step histograms of ``x`` per ``hue`` (each normalised to density), one panel per ``panel``.
+    """Step histograms of ``x`` per ``hue``, one panel per ``panel``: the y axis is the percentage of
+    that hue's rows (in that panel) that fall in each bin.
 
-    The colours come from ``palette`` (for groups, :func:`group_palette`) or from the book's fixed
-    colours; the legend sits above the panels. ``log`` puts ``x`` on a log scale (values <= 0 are
-    clipped to the smallest positive value). ``notes`` maps a panel to a text shown in it instead
+    Each hue's bars add up to 100%, so groups of different sizes compare directly, and on a log
+    axis (``log``) the height of a bin is the share of rows in it, not a density per linear unit
+    (which, over log-spaced bins, would make the narrow bins near 0 tower over the wide ones and
+    the eye read the mass backwards). The y label says so (``ylabel`` replaces it). The colours
+    come from ``palette`` (for groups, :func:`group_palette`) or from the book's fixed colours; the
+    legend sits above the panels. ``log`` puts ``x`` on a log scale with bins of equal width on
+    that scale (values <= 0 are clipped to the smallest positive value and counted in the first
+    bin). ``notes`` maps a panel to a text shown in it instead
     of a histogram (for a model whose measure is 0 by construction); ``vlines`` maps a panel to an
     ``x`` value drawn as a dashed line. Returns the figure. See the chapter :doc:`/book/sensitivity`.
     """
@@ -430,14 +495,16 @@ def group_distributions(data: pd.DataFrame, x: str, hue: str, panel: str | None 
                 edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
             for h in hues:
                 vh = np.clip(d.loc[d[hue] == h, x].to_numpy(float), floor, None) if log else d.loc[d[hue] == h, x]
-                if len(vh):
-                    ax.hist(vh, bins=edges, density=True, histtype="step", lw=1.6, color=pal[h], label=str(h))
+                if len(vh):   # the share of this hue's rows per bin, in %: not a density
+                    ax.hist(vh, bins=edges, weights=np.full(len(vh), 100.0 / len(vh)), histtype="step", lw=1.6,
+                            color=pal[h], label=str(h))
             if p in vlines:
                 ax.axvline(vlines[p], color="black", ls="--", lw=1)
         if p is not None:
             ax.set_title(str(p))
         ax.set_xlabel(xlabel or x)
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(ylabel if ylabel is not None else "share of rows per bin")
+        ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(decimals=0))
     handles = [mpl.lines.Line2D([], [], color=pal[h], lw=2) for h in hues]
     figure_legend(fig, handles, [str(h) for h in hues], title=legend_title)
     return fig
@@ -625,6 +692,9 @@ def paper_vs_book(table: pd.DataFrame, row: str, metric: str, *, paper: str = "p
     deviation as a bar) and the book's value beside it (with its own spread if ``book_std`` is
     given and not NaN). With ``stored`` (and ``stored_std``), a third value per line: the stored
     paper-size run (:mod:`fairnotes.runs`), as a diamond below the other two; a NaN is not drawn.
+    The three sources are told apart by marker as well as by their neutral colours
+    (:data:`SOURCE_STYLES`: the paper an open circle, this build a black square, the stored run a
+    grey diamond), none of them a group's or a model's colour.
     ``refs`` maps a metric to a reference value (parity) drawn as a dashed line. Returns the
     figure. See the chapter :doc:`/book/fairgp_parity`.
     """
@@ -638,21 +708,23 @@ def paper_vs_book(table: pd.DataFrame, row: str, metric: str, *, paper: str = "p
     h = max(1.6, height_per_row * len(rows) + 0.8)
     fig, axes = panel_grid(len(metrics), ncols=ncols, height=h, sharey=False)
     pos = {r: i for i, r in enumerate(rows)}
-    bc = book_color or OKABE_ITO["vermillion"]
+    ps, bs, ss = SOURCE_STYLES["paper"], SOURCE_STYLES["this build"], SOURCE_STYLES["stored run"]
+    bc = book_color or bs["color"]
     offsets = (-0.22, 0.0, 0.22) if stored else (-0.15, 0.15, None)
     for k, (ax, m) in enumerate(zip(axes, metrics)):
         d = table[table[metric] == m]
         yy = d[row].map(pos).to_numpy(float)
         pe = d[paper_std].to_numpy(float) if paper_std else None
         be = d[book_std].to_numpy(float) if book_std else None
-        ax.errorbar(d[paper], yy + offsets[0], xerr=pe, fmt="o", color="0.25", mfc="white", ms=5, lw=1.2,
-                    capsize=2, label=paper_label)
+        ax.errorbar(d[paper], yy + offsets[0], xerr=pe, fmt=ps["marker"], color=ps["color"], mfc=ps["mfc"],
+                    mew=1.3, ms=5.5, lw=1.2, capsize=2, label=paper_label)
         ax.errorbar(d[book], yy + offsets[1], xerr=None if be is None or np.isnan(be).all() else np.nan_to_num(be),
-                    fmt="o", color=bc, ms=5, lw=1.2, capsize=2, label=book_label)
+                    fmt=bs["marker"], color=bc, mfc=bc, ms=5, lw=1.2, capsize=2, label=book_label)
         if stored:
             se = d[stored_std].to_numpy(float) if stored_std else None
             ax.errorbar(d[stored], yy + offsets[2], xerr=None if se is None or np.isnan(se).all() else np.nan_to_num(se),
-                        fmt="D", color=OKABE_ITO["black"], ms=4.5, lw=1.2, capsize=2, label=stored_label)
+                        fmt=ss["marker"], color=ss["color"], mfc=ss["mfc"], ms=5, lw=1.2, capsize=2,
+                        label=stored_label)
         if refs and m in refs:
             ax.axvline(refs[m], color="grey", ls="--", lw=1)
         ax.set_yticks(range(len(rows)))

@@ -28,24 +28,101 @@ def _distance(a, b):
     return float(np.linalg.norm(np.array(mcolors.to_rgb(a)) - np.array(mcolors.to_rgb(b))))
 
 
-@pytest.mark.parametrize("table", ["GROUP_COLORS", "MODEL_COLORS", "ATTRIBUTE_COLORS", "LABEL_COLORS",
-                                   "ARCHITECTURE_COLORS"])
-def test_colours_within_a_kind_are_distinct(table):
-    colours = {k: v for k, v in getattr(plots, table).items() if k != "CNN"}
-    for (n1, c1), (n2, c2) in itertools.combinations(colours.items(), 2):
-        assert _distance(c1, c2) > 0.15, f"{table}: {n1} and {n2} look alike ({c1}, {c2})"
+def _lab(colour):
+    """CIE L*a*b* of an sRGB colour (D65): distances in it follow what the eye sees."""
+    rgb = np.array(mcolors.to_rgb(colour))
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ lin
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _delta_e(a, b) -> float:
+    """CIE76 colour difference: about 2 is just noticeable, orange against vermillion is 33."""
+    return float(np.linalg.norm(_lab(a) - _lab(b)))
+
+
+GROUP_MARGIN = 40      # no other colour within this of a group's (orange #E69F00 is 33 from vermillion)
+THING_MARGIN = 15      # two things of the registry never closer than this
+KIND_MARGIN = 18       # two things of one kind (two models, two measures), which share figures
+
+
+def _things():
+    """Every (kind, name, colour) of the registry, one entry per thing (aliases left out)."""
+    return [(kind, name, c) for kind, table in plots.registry().items() for name, c in table.items()]
+
+
+def test_no_colour_stands_for_two_things():
+    """Across groups, models, measures, attributes, architectures and labels, a colour means one thing."""
+    things = _things()
+    assert len(things) >= 28
+    by_colour = {}
+    for kind, name, c in things:
+        by_colour.setdefault(mcolors.to_hex(c), []).append(f"{kind}:{name}")
+    reused = {c: names for c, names in by_colour.items() if len(names) > 1}
+    assert not reused, f"colours that stand for two things: {reused}"
+    close = [(f"{k1}:{n1}", c1, f"{k2}:{n2}", c2, round(_delta_e(c1, c2), 1))
+             for (k1, n1, c1), (k2, n2, c2) in itertools.combinations(things, 2)
+             if _delta_e(c1, c2) < (KIND_MARGIN if k1 == k2 else THING_MARGIN)]
+    assert not close, f"colours of two things that look alike: {close}"
+
+
+def test_group_colours_are_used_by_nothing_else():
+    groups = plots.GROUP_COLORS.values()
+    near = [(kind, name, c, round(_delta_e(c, g), 1)) for kind, name, c in _things() if kind != "groups"
+            for g in groups if _delta_e(c, g) < GROUP_MARGIN]
+    assert not near, f"colours at or near a group's (vermillion = s=0, blue = s=1): {near}"
+    for name, table in [("PALETTE", dict(enumerate(plots.PALETTE))), ("MODEL_COLORS", plots.MODEL_COLORS),
+                        ("MEASURE_COLORS", plots.MEASURE_COLORS), ("ATTRIBUTE_COLORS", plots.ATTRIBUTE_COLORS),
+                        ("ARCHITECTURE_COLORS", plots.ARCHITECTURE_COLORS), ("LABEL_COLORS", plots.LABEL_COLORS)]:
+        for key, c in table.items():
+            for g in groups:
+                assert _delta_e(c, g) >= GROUP_MARGIN, f"{name}[{key!r}] = {c} is (near) a group's colour {g}"
+    for source, style in plots.SOURCE_STYLES.items():
+        for g in groups:
+            assert _delta_e(style["color"], g) >= GROUP_MARGIN, f"paper_vs_book's {source} has a group's colour"
+
+
+def test_aliases_share_their_things_colour():
+    """Every name of a table is a thing of the registry or an alias with that thing's colour."""
+    registry = plots.registry()
+    for table, kind in [(plots.MODEL_COLORS, "models"), (plots.MEASURE_COLORS, "measures"),
+                        (plots.ARCHITECTURE_COLORS, "architectures"), (plots.ATTRIBUTE_COLORS, "attributes"),
+                        (plots.LABEL_COLORS, "labels")]:
+        assert set(table.values()) == set(registry[kind].values()), f"{kind}: a colour outside the registry"
+    assert plots.color("unmitigated") == plots.color('"unfair"') == plots.color("network") == plots.color("unfair")
+    assert plots.color("mitigated (pivot)") == plots.color("pivot") == plots.color("fair")
+    assert plots.color("plain") == plots.color("sensitivity")
+    assert plots.color("smooth sensitivity") == plots.color("smooth (max)")
+    assert plots.color("target labels*") == plots.color("target-label network*")
+    assert plots.color("cnn") == plots.color("CNN")
+    # the paper's *label* "unfair" is not the unmitigated model's colour
+    assert plots.LABEL_COLORS['"unfair"'] != plots.color('"unfair"')
+    assert plots.LABEL_COLORS['"fair"'] != plots.color('"fair"')
+
+
+def test_colour_is_not_the_only_carrier():
+    """Models that share a hue differ in marker; the architectures differ in line style and marker."""
+    for a, b in [("GP", "GP*"), ("FairGP", "FairGP*"), ("unfair", "fair"),
+                 ("target-label network", "target-label network*")]:
+        assert plots.MODEL_MARKERS[a] != plots.MODEL_MARKERS[b], (a, b)
+    assert plots.ARCHITECTURE_LINESTYLES["linear"] != plots.ARCHITECTURE_LINESTYLES["CNN"]
+    assert plots.ARCHITECTURE_MARKERS["linear"] != plots.ARCHITECTURE_MARKERS["CNN"]
+    markers = [s["marker"] for s in plots.SOURCE_STYLES.values()]
+    assert len(set(markers)) == len(markers)
 
 
 def test_measures_have_distinct_colours():
     distinct = {plots.MEASURE_COLORS[k] for k in ("sensitivity", "smooth (max)", "smooth (mean)",
-                                                  "counterfactual change")}
-    assert len(distinct) == 4
+                                                  "counterfactual change", "closeness to the boundary")}
+    assert len(distinct) == 5
 
 
 def test_colours_are_fixed():
     # the book's figures and prose rely on these: a change must be deliberate
     assert plots.GROUP_COLORS == {0: "#D55E00", 1: "#0072B2"}
-    assert plots.color("unfair") == plots.color('"unfair"') == plots.color("network") == "#E69F00"
+    assert plots.color("unfair") == plots.color('"unfair"') == plots.color("network") == "#000000"
     assert plots.color("fair") == plots.color("pivot network") == "#009E73"
     assert plots.color("SVM (linear)") == plots.color("SVM")
     assert plots.palette(["GP", "FairGP*"]) == {"GP": plots.MODEL_COLORS["GP"], "FairGP*": plots.MODEL_COLORS["FairGP*"]}
@@ -109,6 +186,28 @@ def test_group_distributions_returns_a_readable_figure():
     # the legend keeps the palette's order (unprivileged first) and colours
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels == ["Black", "White"]
+
+
+def test_log_histograms_show_shares_per_bin_not_densities():
+    """On a log axis a bin's height is the share of the group's rows in it: a narrow bin of a few
+    clipped rows near 0 does not tower over the wide bins that hold the mass."""
+    rng = np.random.default_rng(1)
+    v = np.r_[np.zeros(13), rng.lognormal(-3, 1, 987)]          # 1.3% of the rows are 0 (clipped)
+    d = pd.DataFrame({"v": v, "group": rng.choice(["Black", "White"], len(v))})
+    fig = plots.group_distributions(d, "v", "group", log=True, palette=plots.group_palette(("Black", "White")))
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert "share" in ax.get_ylabel() and "density" not in ax.get_ylabel()
+    for patch in ax.patches:                                    # one step outline per group
+        heights = patch.get_path().vertices[:, 1]
+        assert heights.max() <= 100 and heights.max() < 30      # % of the group's rows in a bin
+    for h in ("Black", "White"):
+        x = np.clip(d.loc[d["group"] == h, "v"], v[v > 0].min(), None)
+        edges = np.geomspace(x.min(), x.max() * 1.0001, 41)
+        counts, _ = np.histogram(x, bins=edges)
+        assert (100 * counts / counts.sum()).sum() == pytest.approx(100)
+    fig = plots.group_distributions(d, "v", "group", ylabel="rows (%)", palette=plots.group_palette(("Black", "White")))
+    assert fig.axes[0].get_ylabel() == "rows (%)"
 
 
 def test_group_distributions_checks_its_input():
@@ -185,6 +284,11 @@ def test_training_curves_and_paper_vs_book():
     fig = plots.paper_vs_book(side, "row", "metric", stored="stored")
     labels = fig.legends[0].get_texts() if fig.legends else fig.axes[0].get_legend().get_texts()
     assert [t.get_text() for t in labels] == ["paper (mean ± std)", "this book", "stored paper-size run"]
+    # the three sources differ in marker, not only in colour, and none has a group's colour
+    markers = [l.get_marker() for l in fig.axes[0].lines if l.get_marker() not in ("None", None, "", "|")]
+    assert len(markers) == 3 and len(set(markers)) == 3, markers
+    drawn = {mcolors.to_hex(l.get_color()) for l in fig.axes[0].lines}
+    assert not drawn & {c.lower() for c in plots.GROUP_COLORS.values()}
     with pytest.raises(ValueError, match="no column"):
         plots.paper_vs_book(side, "row", "metric", stored="paper-size")
 
