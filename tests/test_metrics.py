@@ -142,3 +142,51 @@ def test_roc_auc_rejects_bad_input():
         M.roc_auc([0, 1], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="binary"):
         M.roc_auc([0, 2], [0.1, 0.2])
+
+
+def test_roc_auc_interval_brackets_the_auc_and_narrows_with_more_rows():
+    from fairnotes.metrics import roc_auc, roc_auc_interval
+
+    rng = np.random.default_rng(3)
+    widths = []
+    for n in (40, 4000):
+        y = rng.integers(0, 2, n)
+        score = y + rng.normal(0, 1.2, n)
+        auc, low, high = roc_auc_interval(y, score, n_boot=300, seed=1)
+        assert auc == roc_auc(y, score)
+        assert 0 <= low <= auc <= high <= 1
+        widths.append(high - low)
+    assert widths[0] > 3 * widths[1], widths             # tens of rows: a wide interval
+    # the same seed gives the same interval; a wider level a wider one
+    a = roc_auc_interval(y, score, n_boot=200, seed=5)
+    assert a == roc_auc_interval(y, score, n_boot=200, seed=5)
+    wide = roc_auc_interval(y, score, n_boot=200, seed=5, level=0.99)
+    assert wide[1] <= a[1] and wide[2] >= a[2]
+
+
+def test_roc_auc_interval_resamples_within_each_class():
+    """Stratified: with one positive among many rows every resample still has both classes."""
+    from fairnotes.metrics import roc_auc_interval
+
+    y = np.r_[1, np.zeros(30, int)]
+    score = np.r_[0.9, np.linspace(0, 1, 30)]
+    auc, low, high = roc_auc_interval(y, score, n_boot=50)
+    assert np.isfinite([auc, low, high]).all() and low <= auc <= high
+    perfect = roc_auc_interval([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], n_boot=20)
+    assert perfect == (1.0, 1.0, 1.0)
+
+
+def test_roc_auc_interval_refuses_bad_input():
+    from fairnotes.metrics import roc_auc_interval
+
+    y, score = [0, 1, 0, 1], [0.1, 0.9, 0.3, 0.6]
+    for level in (0, 1, 1.5, -0.1):
+        with pytest.raises(ValueError, match="level"):
+            roc_auc_interval(y, score, level=level)
+    for n_boot in (5, 10.0, True, "100"):
+        with pytest.raises(ValueError, match="n_boot"):
+            roc_auc_interval(y, score, n_boot=n_boot)
+    with pytest.raises(ValueError):
+        roc_auc_interval([1, 1, 1], [0.1, 0.2, 0.3])       # one class only: no AUC
+    with pytest.raises(ValueError):
+        roc_auc_interval([0, 1, 2], [0.1, 0.2, 0.3], name="y_true")
