@@ -36,9 +36,10 @@ def with_shared_cache(config: dict, cache: Path, config_path: Path) -> Path:
     return config_path
 
 
-def book_config(config_path: Path) -> dict:
-    """``_config.yml`` as a dict whose local extensions resolve from ``config_path``'s folder."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+def book_config(config_path: Path, text: str | None = None) -> dict:
+    """``_config.yml`` (or ``text``, a configuration derived from it) as a dict whose local extensions
+    resolve from ``config_path``'s folder."""
+    config = yaml.safe_load(text if text is not None else (ROOT / "_config.yml").read_text())
     local = config["sphinx"].get("local_extensions") or {}
     config["sphinx"]["local_extensions"] = {
         name: os.path.relpath(ROOT / path, config_path.parent) for name, path in local.items()}

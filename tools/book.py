@@ -72,12 +72,18 @@ def write_notebooks(out_dir: Path, student: bool = False, repo_url: str | None =
 
 
 def student_config(config: str) -> str:
-    """The book's ``_config.yml`` text with sphinx-exercise's ``hide_solutions`` switched on."""
+    """The book's ``_config.yml`` text with sphinx-exercise's ``hide_solutions`` switched on and the
+    extension that removes gated solutions whole (``_ext/student_solutions.py``)."""
     if "hide_solutions" in config:
         raise ValueError("_config.yml already sets hide_solutions")
     if "\n  config:\n" not in config:
         raise ValueError("_config.yml has no sphinx.config section to add hide_solutions to")
+    if "\n  local_extensions:\n" not in config:
+        raise ValueError("_config.yml has no sphinx.local_extensions section to add student_solutions to")
     config = config.replace("\n  config:\n", "\n  config:\n    hide_solutions: true\n", 1)
+    # sphinx-exercise's hide_solutions leaves gated solutions ({solution-start} ... {solution-end})
+    # half in place and fails on them; _ext/student_solutions.py removes them whole
+    config = config.replace("\n  local_extensions:\n", "\n  local_extensions:\n    student_solutions: _ext\n", 1)
     return config.replace('title: "', 'title: "Student edition. ', 1)
 
 

@@ -203,9 +203,9 @@ class BookIndex:
         if text.startswith("---"):  # front matter
             end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
             lines = lines[end + 1:]
-        # sphinx-exercise numbers the exercises through the whole book, in the order of the toc
-        self.exercises_before[doc] = self.exercise_count
-        pending, equations = None, 0
+        # exercises and figures are numbered within their chapter (_ext/exercise_numbers.py)
+        self.exercises_before[doc] = 0
+        pending, equations, exercises, figures = None, 0, 0, 0
         for kind, block in _blocks(lines):
             if kind == "text":
                 for line in block:
@@ -229,9 +229,20 @@ class BookIndex:
                 options, content = _split_directive(body)
                 if name in ("exercise", "exercise-start"):
                     self.exercise_count += 1
+                    exercises += 1
                     if "label" in options:
-                        title = _exercise_title(self.exercise_count, _strip_markup(arg))
+                        title = _exercise_title(exercises, _strip_markup(arg))
                         self.labels[options["label"]] = Reference(doc, options["label"], title)
+                elif name == "code-cell" and _cell_figure(body) is not None:
+                    figures += 1           # a figure from a cell's myst-nb metadata (mystnb.figure)
+                    label = _cell_figure(body).get("name")
+                    if label:
+                        self.labels[str(label)] = Reference(doc, str(label), f"Figure {figures}")
+                elif name in ("figure", "glue:figure"):
+                    figures += 1
+                    label = options.get("name")
+                    if label:
+                        self.labels[label] = Reference(doc, label, f"Figure {figures}")
                 elif name in ("exec-status", "nb-exec-table"):
                     self.status_doc = doc
                 elif name == "math" and options.get("label"):
@@ -255,6 +266,21 @@ class BookIndex:
         if not book_url:
             return None
         return f"{book_url.rstrip('/')}/{doc}.html" + (f"#{anchor}" if anchor else "")
+
+
+def _cell_figure(body: list[str]) -> dict | None:
+    """The ``mystnb: figure:`` metadata of a code cell's ``---`` block, or None."""
+    if not body or body[0].strip() != "---":
+        return None
+    end = next((j for j in range(1, len(body)) if body[j].strip() == "---"), None)
+    if end is None:
+        return None
+    try:
+        meta = yaml.safe_load("\n".join(body[1:end])) or {}
+    except yaml.YAMLError:
+        return None
+    figure = (meta.get("mystnb") or {}).get("figure") if isinstance(meta, dict) else None
+    return figure if isinstance(figure, dict) else None
 
 
 def _exercise_title(number: int, title: str) -> str:
