@@ -75,11 +75,14 @@ class FairGPLikelihood(ScalarLikelihood):
 
     ``log p(y | f, s) = logsumexp_{ybar} [log P(y | ybar, s) + log p(ybar | f)]`` with
     ``p(ybar = 1 | f) = invlink(f)`` (default: GPflow's ``inv_probit``, the link of
-    ``gpflow.likelihoods.Bernoulli``, so that with the identity parameters this likelihood *is*
-    GPflow's Bernoulli, to the last bit). Everything is in log space, so parameters equal to 0 or
-    1 give ``log 0 = -inf`` terms that ``logsumexp`` ignores, never NaN. The variational
-    expectation uses GPflow's Gauss-Hermite quadrature (``num_gauss_hermite_points``, 20 as
-    GPflow's default) over the 1-D Gaussian ``q(f)``.
+    ``gpflow.likelihoods.Bernoulli``, so that with the identity parameters its log probability and
+    variational expectations are GPflow's Bernoulli's, to the last bit). Everything is in log space,
+    so parameters equal to 0 or 1 give ``log 0 = -inf`` terms that ``logsumexp`` ignores, never
+    NaN. The variational expectation uses GPflow's Gauss-Hermite quadrature
+    (``num_gauss_hermite_points``, 20 as GPflow's default) over the 1-D Gaussian ``q(f)``. The
+    predictive density has a closed form with the probit link and uses it:
+    ``p(y = 1 | x, s) = P[s, 0] (1 - p) + P[s, 1] p`` with ``p = Phi(mu / sqrt(1 + var))``
+    (quadrature would be off by nats in the tails, where ``q(f)`` is far from 0).
 
     Parameters
     ----------
@@ -109,8 +112,10 @@ class FairGPLikelihood(ScalarLikelihood):
         self.set_parameters(P)
 
     @property
-    def parameters(self) -> np.ndarray:
-        """The debiasing parameters ``P[s, ybar] = P(y=1 | ybar, s)`` as a numpy array."""
+    def debiasing_parameters(self) -> np.ndarray:
+        """The debiasing parameters ``P[s, ybar] = P(y=1 | ybar, s)`` as a numpy array.
+
+        (Not ``parameters``: ``gpflow.Module.parameters`` is the tuple of a module's Parameters.)"""
         return np.exp(self._log_p1.numpy())
 
     def set_parameters(self, parameters) -> None:
@@ -137,6 +142,17 @@ class FairGPLikelihood(ScalarLikelihood):
         log_pybar = tf.stack([tf.math.log(1.0 - p1), tf.math.log(p1)], axis=-1)  # ybar = 0, 1
         out = tf.reduce_logsumexp(log_py_given_ybar + log_pybar, axis=-1)
         return tf.expand_dims(out, -1)
+
+    def _predict_log_density(self, X, Fmu, Fvar, Y):
+        """``log p(y | x, s)`` in closed form: ``P[s, 0] (1 - p) + P[s, 1] p`` for ``y = 1`` (one minus it
+        for ``y = 0``) with ``p = Phi(mu / sqrt(1 + var))``, the predictive probability of the target label."""
+        y, s = self._split(X, Y)
+        p = _probit_predictive(Fmu, Fvar, self.invlink)[..., 0]
+        log_pybar = tf.stack([tf.math.log(1.0 - p), tf.math.log(p)], axis=-1)  # ybar = 0, 1 (as GPflow's Bernoulli)
+        log_py_given_ybar = tf.where(
+            tf.expand_dims(y, -1) > 0.5, tf.gather(self._log_p1, s), tf.gather(self._log_p0, s)
+        )
+        return tf.reduce_logsumexp(log_py_given_ybar + log_pybar, axis=-1)
 
     def _predict_mean_and_var(self, X, Fmu, Fvar):
         """The predictive mean of the *target* label: ``p(ybar = 1 | x) = invlink(mu / sqrt(1 + var))``."""

@@ -334,3 +334,49 @@ def test_a_reused_training_step_gives_the_fit_of_a_new_one(monkeypatch):
     # another shape traces its own step
     fg.FairGP(P, seed=0, **kw).fit(x, y, s)
     assert len(fg._COMPILED_STEPS) == 2
+
+
+# ------------------------------------------------------------------- the closed-form predictive density
+
+def _predictive_inputs(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    Fmu = rng.normal(0, 3, size=(n, 1))
+    Fvar = rng.uniform(1e-4, 4, size=(n, 1))
+    y = rng.integers(0, 2, n)
+    s = rng.integers(0, 2, n)
+    return Fmu, Fvar, y, s
+
+
+def test_predictive_density_with_identity_parameters_is_bernoullis():
+    Fmu, Fvar, y, s = _predictive_inputs()
+    X = np.zeros((len(y), 1))
+    ours = fg.FairGPLikelihood(tl.identity_parameters()).predict_log_density(X, Fmu, Fvar, fg.pack_labels(y, s))
+    theirs = gpflow.likelihoods.Bernoulli().predict_log_density(X, Fmu, Fvar, y[:, None].astype(float))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_predictive_density_is_the_closed_form_and_matches_quadrature_at_small_variance():
+    from scipy.stats import norm
+
+    P = np.array([[0.2, 0.9], [0.05, 0.7]])
+    Fmu, Fvar, y, s = _predictive_inputs()
+    X = np.zeros((len(y), 1))
+    lik = fg.FairGPLikelihood(P)
+    ours = lik.predict_log_density(X, Fmu, Fvar, fg.pack_labels(y, s)).numpy()
+    jitter = 1e-3   # GPflow's inv_probit keeps p in [jitter, 1 - jitter]
+    p = jitter + (1 - 2 * jitter) * norm.cdf(Fmu[:, 0] / np.sqrt(1 + Fvar[:, 0]))
+    p1 = P[s, 0] * (1 - p) + P[s, 1] * p
+    np.testing.assert_allclose(ours, np.log(np.where(y == 1, p1, 1 - p1)), rtol=1e-10)
+    # at small variances Gauss-Hermite quadrature (GPflow's default route) agrees with it
+    small = np.full_like(Fvar, 1e-6)
+    mu = np.clip(Fmu, -2, 2)
+    quad = gpflow.likelihoods.ScalarLikelihood._predict_log_density(lik, X, mu, small, fg.pack_labels(y, s)).numpy()
+    closed = lik.predict_log_density(X, mu, small, fg.pack_labels(y, s)).numpy()
+    np.testing.assert_allclose(closed, quad, atol=1e-6)
+
+
+def test_debiasing_parameters_do_not_shadow_gpflows_parameters():
+    P = np.array([[0.2, 0.9], [0.05, 0.7]])
+    lik = fg.FairGPLikelihood(P)
+    np.testing.assert_allclose(lik.debiasing_parameters, P)
+    assert isinstance(lik.parameters, tuple)   # gpflow.Module.parameters, not ours
