@@ -2,9 +2,13 @@
 
 The build runs every chapter again (in fast mode, as the rest of the suite) with
 ``jupyter-book build -W -n --keep-going``: any warning (a broken reference, a missing citation,
-an unknown glossary term, a cell error) fails it. The browser test opens the built pages in
-headless Chromium and checks what a reader sees; it also saves a full-page screenshot of every page
-at 1,400 and 420 px in ``_build/screenshots/<page>-<width>.png`` for a reviewer to look at.
+an unknown glossary term, a cell error) fails it. The browser tests open the built pages in
+headless Chromium and check what a reader sees (``tests/rendered.py``: tables that fit the column,
+padded, with readable numbers; figures with captions and alt text; nothing that scrolls sideways on
+a phone; no reprs, warnings or tracebacks); they also save a full-page screenshot of every page at
+1,400 and 420 px in ``_build/screenshots/<page>-<width>.png`` for a reviewer to look at. The glued
+values of the executed chapters are numbers and short labels, and the status page shows the claims
+ledger of the chapters' checks.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import book_builds
+import rendered
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -75,22 +80,12 @@ def test_solutions_are_collapsed_and_executed(built_book):
 
 
 def _chromium():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
+    browser = rendered.chromium()
+    if browser is None:
         if os.environ.get("CI"):
             pytest.fail("CI must install Debian's chromium and chromium-driver (see .ci/run)")
         pytest.skip("headless Chromium is not installed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--window-size=1400,1000"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=opts)
+    return browser
 
 
 def test_pages_render_in_a_browser(built_book):
@@ -127,58 +122,131 @@ def test_pages_render_in_a_browser(built_book):
         browser.quit()
 
 
-SCREENSHOT_WIDTHS = (1400, 420)  # a laptop, and a phone held upright
-SCREENSHOT_MAX_HEIGHT = 30000    # Chromium cannot capture much more in one image
+SCREENSHOT_WIDTHS = (rendered.DESKTOP, rendered.PHONE)  # a laptop, and a phone held upright
 
 
-def _full_page_screenshot(browser, path: Path, width: int) -> None:
-    """The whole page at one width, not only the first screen, via Chrome's DevTools protocol."""
-    import base64
+@pytest.fixture(scope="module")
+def rendered_report(built_book):
+    """Every page of the table of contents opened at 1,400 and 420 px: the checks of
+    ``tests/rendered.py``, and a full-page screenshot of each in ``_build/screenshots``."""
+    from conftest import toc_files
 
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": width < 600})
-    height = browser.execute_script(
-        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-    height = int(min(max(height, 1000), SCREENSHOT_MAX_HEIGHT))
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
-    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-    path.write_bytes(base64.b64decode(shot["data"]))
+    pages = [e.removesuffix(".md") for e in toc_files()]
+    browser = _chromium()
+    try:
+        report = rendered.inspect_pages(browser, built_book, pages, SCREENSHOTS)
+    finally:
+        browser.quit()
+    return report
 
 
-def test_screenshots_of_every_page(built_book):
+def test_screenshots_of_every_page(built_book, rendered_report):
     """Every page of the table of contents, at 1,400 and 420 px, saved for a reviewer to look at.
 
     The files are ``_build/screenshots/<page>-<width>.png`` in the repository (``_build`` is not
-    committed). The test checks only that each page rendered its title and that every screenshot
-    was written.
+    committed). The 420 px ones are taken with the page loaded at that width (Chrome's mobile
+    emulation), so they show the phone layout, not the desktop one cropped.
     """
-    from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
     from conftest import toc_files
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser = _chromium()
-    try:
-        for entry in toc_files():
-            rel = entry.removesuffix(".md")
-            page = built_book / (rel + ".html")
-            for width in SCREENSHOT_WIDTHS:
-                browser.get(page.as_uri())
-                try:   # a long page (the API reference) can still be laying out when get() returns
-                    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "main h1"))
-                except TimeoutException:
-                    pass
-                assert browser.find_elements(By.CSS_SELECTOR, "main h1"), f"{rel}: no title rendered"
-                _full_page_screenshot(browser, SCREENSHOTS / f"{Path(rel).name}-{width}.png", width)
-            browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    finally:
-        browser.quit()
     pages = len(toc_files())
     for width in SCREENSHOT_WIDTHS:
         written = list(SCREENSHOTS.glob(f"*-{width}.png"))
         assert len(written) >= pages, f"{len(written)} screenshots at {width} px for {pages} pages"
+    from PIL import Image
+
+    for shot in SCREENSHOTS.glob(f"*-{rendered.PHONE}.png"):
+        with Image.open(shot) as im:
+            assert im.width == rendered.PHONE, f"{shot.name} is {im.width} px wide"
+
+
+def _no_offence(report, check):
+    offences = report[check]
+    assert not offences, f"{check} ({len(offences)}):\n" + "\n".join(offences)
+
+
+def test_no_output_table_is_wider_than_the_column(rendered_report):
+    _no_offence(rendered_report, "wide tables")
+
+
+def test_output_tables_are_padded(rendered_report):
+    _no_offence(rendered_report, "unpadded tables")
+
+
+def test_no_table_number_has_more_than_three_decimals(rendered_report):
+    _no_offence(rendered_report, "more than three decimals")
+
+
+def test_no_count_is_printed_as_a_float(rendered_report):
+    _no_offence(rendered_report, "counts as floats")
+
+
+def test_every_output_figure_has_a_caption_and_alt_text(rendered_report):
+    _no_offence(rendered_report, "figures without caption or alt text")
+
+
+def test_no_repr_warning_or_traceback_in_an_output(rendered_report):
+    _no_offence(rendered_report, "reprs, warnings, tracebacks")
+
+
+def test_no_image_is_wider_than_a_phone(rendered_report):
+    _no_offence(rendered_report, "images wider than the phone")
+
+
+def test_no_page_scrolls_sideways_on_a_phone(rendered_report):
+    _no_offence(rendered_report, "pages that scroll sideways")
+
+
+MAX_GLUE_WORDS, MAX_GLUE_CHARS = 6, 60
+
+
+def test_glued_values_are_numbers_and_short_labels(built_book):
+    """A value set into the prose ({glue:text}, {glue}, {glue:md}) is a number or a short label,
+    never a sentence: prose is written by hand. Read from the strict build's executed chapters."""
+    import glue_values
+
+    executed = built_book.parent / "jupyter_execute"
+    long = []
+    for path in glue_values.notebook_chapters():
+        rel = path.relative_to(ROOT).with_suffix(".ipynb")
+        nb_file = executed / rel
+        assert nb_file.exists(), f"no executed notebook {nb_file}"
+        used = glue_values.inline_names(path.read_text())
+        for name, text in glue_values.glued_texts(nb_file).items():
+            if name in used and not glue_values.short_enough(text, MAX_GLUE_WORDS, MAX_GLUE_CHARS):
+                long.append(f"{rel.with_suffix('.md')}: {name} = {text[:100]!r}")
+    assert not long, (f"glued values longer than {MAX_GLUE_WORDS} words or {MAX_GLUE_CHARS} characters "
+                      f"({len(long)}):\n" + "\n".join(long))
+
+
+def test_status_page_lists_the_claims_ledger(built_book, tmp_path_factory):
+    """Every chapter that checks claims (claims.Ledger) has its ledger, and the Execution status page
+    lists it with its number of claims (_ext/exec_status.py's claims-ledger directive)."""
+    import html as html_lib
+    import re
+
+    from conftest import notebook_chapters
+    from fairnotes.claims import read_ledger
+
+    cache = book_builds.shared_cache(tmp_path_factory)     # the ledger lies beside the execution cache
+    folder = cache.parent / (cache.name + "_claims")
+    ledgers = read_ledger(folder)
+    checking = [p.stem for p in notebook_chapters() if "claims.Ledger(" in p.read_text()]
+    missing = [c for c in checking if c not in ledgers]
+    assert not missing, f"chapters that check claims but left no ledger in {folder}: {missing}"
+    page = (built_book / "book" / "status.html").read_text()
+    section = page[page.index('id="app-claims-ledger"'):]
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", section)).split())
+    absent = []
+    for chapter, doc in ledgers.items():
+        n = len(doc.get("claims", []))
+        if not re.search(rf'href="[^"]*{re.escape(chapter)}\.html', section):
+            absent.append(f"{chapter}: no link in the ledger")
+        if n and f"{n} claims" not in text:
+            absent.append(f"{chapter}: its {n} claims are not listed")
+    assert not absent, "the claims ledger on the status page is incomplete:\n" + "\n".join(absent)
+    total = sum(len(d.get("claims", [])) for d in ledgers.values())
+    assert re.search(rf"\b\d+ of {total} claims held", text), "the ledger's total is missing"
 
 
 def test_citations_are_author_year(built_book):

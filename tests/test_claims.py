@@ -145,3 +145,66 @@ def test_bad_input_is_refused(mode):
     with pytest.raises(TypeError, match="evidence must be a mapping"):
         ledger.claim("A claim.", holds=True, evidence=[1, 2])
     assert ledger.claims == []                                  # nothing refused was recorded
+
+
+LEDGER_CHAPTER = '''\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# A chapter with claims
+
+```{code-cell} ipython3
+import os
+from fairnotes import claims
+ledger = claims.Ledger("chap")
+ledger.claim("Two is more than one.", holds=2 > 1, evidence={"two": 2, "one": 1})
+ledger.claim("A claim the small sizes do not support.", holds=False)
+print("ledger folder:", os.environ.get("FAIRNOTES_CLAIMS_DIR"))
+```
+'''
+
+
+def test_a_build_gives_the_kernels_the_ledger_folder_and_the_status_page_shows_it(tmp_path, monkeypatch):
+    """_ext/exec_status.py sets FAIRNOTES_CLAIMS_DIR beside the execution cache before the chapters
+    run; the kernels that myst-nb starts inherit it; the claims-ledger directive renders every claim."""
+    import html as html_lib
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "chap.md").write_text(LEDGER_CHAPTER)
+    (tmp_path / "index.md").write_text("# Home\n\nA small book.\n")
+    (tmp_path / "status.md").write_text("# Status\n\n```{claims-ledger}\n```\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: chap\n  - file: status\n")
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump({
+        "title": "ledger", "only_build_toc_files": True, "execute": {"execute_notebooks": "cache"},
+        "sphinx": {"local_extensions": {"exec_status": str(root / "_ext")}}}))
+    monkeypatch.setenv(claims.LEDGER_ENV, str(tmp_path / "elsewhere"))   # the build's own folder wins
+    monkeypatch.setenv("FAIRNOTES_FAST", "1")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    run = subprocess.run([str(jb) if jb.exists() else "jupyter-book", "build", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, "\n".join((run.stdout + run.stderr).splitlines()[-30:])
+    folder = tmp_path / "_build" / ".jupyter_cache_claims"
+    doc = json.loads((folder / "chap.json").read_text())
+    assert [c["holds"] for c in doc["claims"]] == [True, False] and doc["mode"] == "fast"
+    assert not (tmp_path / "elsewhere").exists()
+    executed = (tmp_path / "_build" / "jupyter_execute" / "chap.ipynb").read_text()
+    assert f"ledger folder: {folder}" in executed
+    page = (tmp_path / "_build" / "html" / "status.html").read_text()
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert "A chapter with claims 2 1 fast" in text
+    assert "1 of 2 claims held" in text
+    assert "Two is more than one. two: 2; one: 1 yes" in text
+    assert "A claim the small sizes do not support. (none) no (recorded, not enforced)" in text

@@ -18,6 +18,7 @@ The student edition is the same book built from the same sources with sphinx-exe
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -88,7 +89,12 @@ def student_config(config: str) -> str:
 
 
 def build_student(out: Path) -> int:
+    """Build the student edition into ``out``, reusing the chapters executed by the book's own build
+    (``_build/.jupyter_cache``): a chapter whose code did not change is not executed again."""
     config = student_config((ROOT / "_config.yml").read_text())
+    shared = ROOT / "_build" / ".jupyter_cache"
+    if "\n  execute_notebooks:" in config and "\n  cache:" not in config:
+        config = config.replace("\n  execute_notebooks:", f"\n  cache: {json.dumps(str(shared))}\n  execute_notebooks:", 1)
     with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=ROOT, prefix="_config_student_", delete=False) as fh:
         fh.write(config)
         cfg = Path(fh.name)
