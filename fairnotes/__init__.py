@@ -20,6 +20,6 @@ start with an underscore. The API reference appendix of the book documents every
 
 from fairnotes import counterfactual, data, metrics, presets, runs, runtime, target_labels
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 __all__ = ["counterfactual", "data", "metrics", "presets", "runs", "runtime", "target_labels", "__version__"]

@@ -68,6 +68,7 @@ def test_publish_config_derives_everything_from_the_repository_url(tmp_path):
                                     "path_to_book": publish_config.NOTEBOOK_FOLDER}
     assert set(config["launch_buttons"]) >= {"colab_url", "binderhub_url", "notebook_interface"}
     assert config["html"]["baseurl"] == "https://example-org.github.io/fairnotes-demo/"
+    assert config["html"]["use_issues_button"] is True   # "open an issue" on every page
     assert config["sphinx"]["config"]["fairnotes_install_ref"] == REF
     assert config["sphinx"]["config"]["fairnotes_repository_url"] == REPO
     for path in config["sphinx"]["local_extensions"].values():
@@ -120,6 +121,7 @@ def test_every_launch_button_opens_a_converted_notebook_of_the_published_site(pu
             notebook = published / unquote(path)
             assert notebook.exists(), f"{page}.html launches {path}, which the published site lacks"
         assert f"_sources/{page}.ipynb" in html, f"{page}.html: the download button is not the same notebook"
+        assert f"{REPO}/issues/new" in html, f"{page}.html has no 'open an issue' button"
         nb = nbformat.read(published / path, 4)
         nbformat.validate(nb)
         assert not notebook_text.leftover_myst(nb), f"{path}: {notebook_text.leftover_myst(nb)[:5]}"

@@ -73,6 +73,7 @@ def publish_config(config_text: str, repo_url: str, ref: str | None, output: Pat
     html = config.setdefault("html", {})
     html["baseurl"] = book_url
     html["use_repository_button"] = True
+    html["use_issues_button"] = True   # "open an issue" on every page, in the repository above
     sphinx = config.setdefault("sphinx", {})
     local = sphinx.get("local_extensions") or {}
     sphinx["local_extensions"] = {
