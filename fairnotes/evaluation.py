@@ -106,8 +106,8 @@ def high_sensitivity(sensitivity, *, flag_threshold: float | None = None, k: flo
     """The predictions whose sensitivity stands out: ``(mask, flag_threshold)``.
 
     Without ``flag_threshold``, the cut is Tukey's "far out" fence ``Q3 + k * IQR`` of the values
-    (``k = 3``): a rule that does not assume any distribution and that a cluster far above the
-    bulk, as the paper's Figure 4 shows for the mitigated CNN on Adult, clears. Returns the boolean
+    (``k = 3``): a rule that does not assume any distribution; it flags a long tail as readily as
+    a separate cluster, so what it flags has to be looked at. Returns the boolean
     mask of the values strictly above the cut, and the cut. See the chapter :doc:`/book/audit`.
     """
     s = np.asarray(sensitivity, dtype=np.float64)

@@ -288,8 +288,10 @@ def smooth_prediction_sensitivity(
     sigma
         Standard deviation of the noise, in the units of ``X``. The default 0.1 is a tenth of a
         standard deviation for the standardized columns of :func:`fairnotes.data.split` (e.g.
-        about 1.3 years of age on Adult): a neighbourhood of *similar* people, at the low end of
-        SmoothGrad's advice of 10-20% of the input range. ``sigma=0`` gives the plain measure.
+        about 1.3 years of age on Adult): a neighbourhood of *similar* people, about 1-2% of the
+        range of a standardized column, well below SmoothGrad's advice of 10-20% of the input
+        range (made for images); only a raw 0/1 column moves by 10% of its range.
+        ``sigma=0`` gives the plain measure.
         The chapter :doc:`/book/smooth_sensitivity` sweeps it.
     seed
         An integer seed (for a new CPU :class:`torch.Generator`) or a generator for the noise;
