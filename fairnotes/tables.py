@@ -107,6 +107,8 @@ def show(table, *, percent: Iterable | str | None = None, decimals: Mapping | in
          caption: str | None = None, index: bool = True, hide_index_names: bool = False):
     """A DataFrame (or Series) styled for reading in the book (a pandas ``Styler``).
 
+    See the chapter :doc:`/book/data`.
+
     Parameters
     ----------
     table : DataFrame or Series
@@ -120,6 +122,8 @@ def show(table, *, percent: Iterable | str | None = None, decimals: Mapping | in
         A caption shown above the table.
     index : bool
         Show the index (True) or hide it.
+    hide_index_names : bool
+        Hide the name of the index (its header cell).
 
     Returns
     -------
@@ -132,8 +136,6 @@ def show(table, *, percent: Iterable | str | None = None, decimals: Mapping | in
         If ``table`` is not a DataFrame or Series.
     ValueError
         If ``percent`` or ``decimals`` names a column the table does not have.
-
-    See the chapter :doc:`/book/data`.
     """
     if isinstance(table, pd.Series):
         table = table.to_frame()
