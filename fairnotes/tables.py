@@ -162,6 +162,11 @@ def show(table, *, percent: Iterable | str | None = None, decimals: Mapping | in
             formats[c] = lambda x: NA if x is None or (isinstance(x, float) and math.isnan(x)) else (
                 format_number(x) if isinstance(x, (int, float, np.integer, np.floating, bool, np.bool_)) else str(x))
     styler = styler.format(formats)
+    for axis, labels in ((0, table.index), (1, table.columns)):   # number labels follow the rules too
+        for level in range(labels.nlevels):
+            values = labels.get_level_values(level)
+            if pd.api.types.is_float_dtype(values):
+                styler = styler.format_index(column_formatter(values), axis=axis, level=level)
     if isinstance(table.index, pd.RangeIndex) or not index:
         styler = styler.hide(axis="index")
     if hide_index_names:

@@ -9,7 +9,8 @@ At 1,400 px (a laptop), for every output of every page (``div.cell_output``):
 * no output table wider than the text column;
 * every cell of an output table padded (computed padding left and right > 0);
 * no number in an output table with more than three decimals;
-* no count printed as a float ("624.0", "241.000": a column or row whose numbers all end in ".0");
+* no count printed as a float ("624.0", "241.000": a column or row of two or more numbers that all end
+  in ".0", one of them above 1);
 * every output image inside a ``<figure>`` with a non-empty ``<figcaption>``, and with alt text that
   says something (not empty, not a file name);
 * no ``<... at 0x...>`` repr, no "Warning" and no "Traceback" in any output.
@@ -67,8 +68,11 @@ tables.forEach((t, i) => {
   const ncol = Math.max(0, ...rows.map(r => r.length));
   for (let j = 0; j < ncol; j++) lines.push(rows.map(r => r[j]).filter(x => x !== undefined));
   rows.forEach(r => lines.push(r.slice(1)));
+  // one number alone, or only zeros and ones (a probability or a parameter at its bound, "1.000"),
+  // says nothing about whether the line holds counts: at least two numbers, one of them above 1
+  const above1 = (x) => Math.abs(parseFloat(x.replace(/,/g, ""))) > 1;
   lines.forEach(line => { const nums = line.filter(isNumber);
-    if (nums.length && nums.every(isFloatCount)) nums.forEach(x => flagged.add(x)); });
+    if (nums.length >= 2 && nums.every(isFloatCount) && nums.some(above1)) nums.forEach(x => flagged.add(x)); });
   if (flagged.size) out["counts as floats"].push(`${name}: ${Array.from(flagged).slice(0, 6).join(" | ")}`);
 });
 const images = Array.from(document.querySelectorAll("div.cell_output img"));

@@ -104,3 +104,15 @@ def test_use_book_tables_makes_plain_displays_follow_the_rules(pandas_options):
     assert "24,752" in df.to_string()
     styled = df.style.to_html()
     assert "n/a" in styled
+
+
+def test_show_formats_number_labels_of_the_index_and_columns():
+    """A float index level (a target TPR of 0.6) is not printed as pandas' '0.600000'."""
+    t = pd.DataFrame({"accuracy": [0.81, 0.79]},
+                     index=pd.MultiIndex.from_tuples([("FairGP", 0.6), ("FairGP", 1.0)], names=["model", "target TPR"]))
+    html = tables.show(t).to_html()
+    assert "0.600000" not in html and "1.000000" not in html
+    assert ">0.60<" in html and ">1.00<" in html
+    wide = pd.DataFrame([[1.0, 2.0]], columns=pd.Index([0.25, 0.5], name="sigma"))
+    html = tables.show(wide).to_html()
+    assert "0.250000" not in html and ">0.250<" in html
