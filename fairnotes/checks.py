@@ -200,21 +200,31 @@ def _auc(positive, score) -> float:
 # the checks, in the order of the book
 
 @_register("data-ex-2", "book/data",
-           "refitted without the sex column, does the baseline's disparate impact for sex reach 1 (within 0.05)?",
-           "'yes' or 'no'", ("dataset", "seed"),
-           "Which features of Adult carry the same information as the sex column? Look at `relationship`.",
-           options=("yes", "no"))
+           "refitted without the sex column, (1) does the baseline's disparate impact for sex reach 1 "
+           "(within 0.05), and (2) does it move towards 1 or away from 1?",
+           "a pair: ('yes' or 'no', 'towards' or 'away')", ("dataset", "seed"),
+           "Which features of Adult carry the same information as the sex column? Look at `relationship`. "
+           "Then compare the refitted disparate impact with the baseline's, which reads the column.")
 def _data_ex_2(answer, dataset, seed):
     from sklearn.linear_model import LogisticRegression
 
     from fairnotes import data, metrics
     from fairnotes.runtime import scale
 
-    sp = data.split(dataset, "sex", test_size=0.2, seed=seed, include_protected=False)
-    clf = LogisticRegression(max_iter=scale(default=2000, fast=300)).fit(sp.X_train, sp.y_train)
-    di = metrics.disparate_impact(clf.predict(sp.X_test), sp.s_test)
-    expected = "yes" if abs(di - 1) <= 0.05 else "no"
-    return answer == expected, f"Without the sex column the disparate impact for sex is {di:.3f}."
+    if isinstance(answer, str) or not hasattr(answer, "__len__") or len(answer) != 2:
+        raise ValueError("give both predictions, as a pair such as ('no', 'towards')")
+    reach, move = _option(answer[0], ("yes", "no")), _option(answer[1], ("towards", "away"))
+    if reach is None or move is None:
+        raise ValueError("the first answer is 'yes' or 'no', the second 'towards' or 'away'")
+    di = {}
+    for keep in (True, False):
+        sp = data.split(dataset, "sex", test_size=0.2, seed=seed, include_protected=keep)
+        clf = LogisticRegression(max_iter=scale(default=2000, fast=300)).fit(sp.X_train, sp.y_train)
+        di[keep] = metrics.disparate_impact(clf.predict(sp.X_test), sp.s_test)
+    expected = ("yes" if abs(di[False] - 1) <= 0.05 else "no",
+                "towards" if abs(di[False] - 1) < abs(di[True] - 1) else "away")
+    return (reach, move) == expected, (f"Without the sex column the disparate impact for sex is "
+                                       f"{di[False]:.3f}; with it, {di[True]:.3f}.")
 
 
 @_register("sens-ex-2", "book/sensitivity",
