@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 __all__ = ["format_number", "column_formatter", "show", "use_book_tables", "NA"]
 
@@ -95,6 +96,14 @@ def column_formatter(values, *, percent: bool = False, decimals: int | None = No
     return fmt
 
 
+class _BookStyler(Styler):
+    """A ``Styler`` whose plain-text form is the formatted table (pandas' own is ``<... at 0x...>``),
+    for a terminal, a plain-text notebook export or a screen reader that takes ``text/plain``."""
+
+    def __repr__(self) -> str:
+        return self.to_string(delimiter="  ").rstrip("\n")
+
+
 def _as_set(cols) -> set:
     if cols is None:
         return set()
@@ -150,7 +159,7 @@ def show(table, *, percent: Iterable | str | None = None, decimals: Mapping | in
     if decimals is not None and not isinstance(decimals, Mapping):
         if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or decimals < 0:
             raise ValueError(f"decimals must be an integer >= 0 or a mapping of columns to integers, got {decimals!r}")
-    styler = table.style
+    styler = _BookStyler(table)
     numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
                and not pd.api.types.is_bool_dtype(table[c])]
     formats = {}

@@ -116,3 +116,9 @@ def test_show_formats_number_labels_of_the_index_and_columns():
     wide = pd.DataFrame([[1.0, 2.0]], columns=pd.Index([0.25, 0.5], name="sigma"))
     html = tables.show(wide).to_html()
     assert "0.250000" not in html and ">0.250<" in html
+
+
+def test_show_has_a_plain_text_form_without_a_memory_address():
+    t = pd.DataFrame({"group": ["White", "non-White"], "count": [24752.0, 6188.0]})
+    text = repr(tables.show(t))
+    assert " at 0x" not in text and "24,752" in text and "non-White" in text
