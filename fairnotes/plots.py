@@ -254,7 +254,7 @@ def _marker(name) -> str:
 def group_palette(groups: Sequence[str]) -> dict:
     """``{name: colour}`` for a dataset's ``(unprivileged, privileged)`` group names.
 
-    ``groups`` is ``Dataset.groups[attribute]`` (s = 0 first). The colour follows the role, so that
+    ``groups`` is ``TabularData.groups[attribute]`` (:class:`fairnotes.data.TabularData`) (s = 0 first). The colour follows the role, so that
     "Male", unprivileged in the auditability paper's COMPAS but privileged in Adult, is coloured as
     what it is in the figure's data. See the chapter :doc:`/book/data`.
     """

@@ -21,7 +21,8 @@ s)``, ``TNR*_s = P(ybar=0 | y=0, s)``, tied together by the constraint (Eq. 12):
     t_s = TPR*_s PR_s + (1 - TNR*_s)(1 - PR_s).
 
 This module imports only numpy (and pandas for the tables), so ``import fairnotes.target_labels``
-is cheap; :mod:`fairnotes.fairgp` (TensorFlow/GPflow) re-exports everything here.
+is cheap; :mod:`fairnotes.fairgp` (TensorFlow/GPflow) and
+:mod:`fairnotes.target_nets` build on it.
 
 Conventions: ``s = 0`` is the group the labels disadvantage, ``s = 1`` the advantaged one, and
 ``base_rates`` is always ``(PR_0, PR_1)`` -- a length-2 sequence, array, dict ``{0: ., 1: .}`` or

@@ -45,11 +45,15 @@ def test_no_committed_notebooks_or_outputs():
     assert out.stdout.strip() == "", f"committed .ipynb files: {out.stdout.split()}"
 
 
-def test_every_chapter_seeds_and_uses_fast_mode():
-    """Each notebook chapter seeds numpy, torch and TensorFlow through fairnotes.runtime."""
+def test_every_chapter_seeds_numpy_torch_and_tensorflow():
+    """Each notebook chapter calls fairnotes.runtime.seed_everything in a code cell (not only in its prose)."""
+    import re
+
+    cells = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)```", re.S)
     for path in notebook_chapters():
-        text = path.read_text()
-        assert "seed_everything(" in text, f"{path.name} does not call fairnotes.runtime.seed_everything"
+        code = "\n".join(cells.findall(path.read_text()))
+        assert re.search(r"^\s*(?:runtime\.)?seed_everything\(", code, re.M), (
+            f"{path.name} does not call fairnotes.runtime.seed_everything in a code cell")
 
 
 def test_import_fairnotes_is_light():

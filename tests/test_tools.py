@@ -55,7 +55,21 @@ def test_toc_reads_every_page_in_order():
     assert entries[0] == yaml.safe_load((ROOT / "_toc.yml").read_text())["root"]
     assert len(entries) == len(set(entries))
     assert toc.appendix_files() <= {e.removesuffix(".md") for e in entries}
-    assert all(toc.is_notebook_chapter(p) for p in toc.notebook_chapters())
+    chapters = {p.name for p in toc.notebook_chapters()}
+    assert "data.md" in chapters and "glossary.md" not in chapters   # a plain page is not a notebook
+
+
+def test_is_notebook_chapter_needs_jupytext_and_kernelspec(tmp_path):
+    import toc
+
+    head = "---\njupytext:\n  text_representation:\n    extension: .md\n"
+    cases = {"both.md": (head + "kernelspec:\n  name: python3\n---\n# A\n", True),
+             "plain.md": ("# A page\n\nNo front matter.\n", False),
+             "no_kernel.md": (head + "---\n# B\n", False),
+             "later.md": ("# C\n---\njupytext:\nkernelspec:\n---\n", False)}
+    for name, (text, expected) in cases.items():
+        (tmp_path / name).write_text(text)
+        assert toc.is_notebook_chapter(tmp_path / name) is expected, name
 
 
 def test_toc_reads_nested_sections_and_flat_chapters(tmp_path):
