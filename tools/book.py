@@ -7,6 +7,7 @@ Usage, from the repository root::
     python tools/book.py student                          # the HTML student edition in _build_student/
     python tools/book.py pdf                              # the whole book in _build/pdf/fairnotes.pdf
     python tools/book.py run book/data.md [-o out.ipynb]  # execute one chapter, report its time
+    python tools/book.py grader assign|grade ...          # hand out and grade an assignment (tools/grader.py)
 
 The notebooks are unexecuted (students run them); the chapters' hidden set-up cells are kept.
 Their markdown is converted by ``tools/notebook_text.py`` into what Jupyter, JupyterLab and Colab
@@ -185,7 +186,13 @@ def main(argv=None) -> int:
     rn = sub.add_parser("run", help="execute one chapter and report how long it took")
     rn.add_argument("chapter", type=Path)
     rn.add_argument("-o", "--output", type=Path, default=None, help="write the executed notebook here")
+    import grader
+
+    grader.add_arguments(sub.add_parser("grader", help="hand out an assignment and grade the students' "
+                                        "notebooks with the self-checks (tools/grader.py)"))
     args = parser.parse_args(argv)
+    if args.command == "grader":
+        return grader.run(args)
     if args.command == "run":
         seconds = run_chapter(args.chapter, args.output)
         print(f"{args.chapter}: executed in {seconds:.0f} s")

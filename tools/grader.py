@@ -1,0 +1,415 @@
+"""Grading students' notebooks with the exercises' self-checks (``python tools/book.py grader``).
+
+Usage, from the repository root::
+
+    python tools/book.py grader assign assignment/ --chapters target_labels proxies
+    python tools/book.py grader grade submissions/ --assignment assignment/ --out grades/
+
+``assign`` writes the student notebooks of the chapters (all chapters with a self-check by default)
+and ``assignment.json``, which lists each exercise with a self-check, its points and the keywords
+its check cell passes. The teacher hands out the notebooks and collects them into one folder per
+student (``submissions/<student>/<chapter>.ipynb``). ``grade`` executes every submission in a fresh
+kernel, in fast mode unless told otherwise, and grades each exercise by calling
+:func:`fairnotes.checks.check` with the student's answer (the ``answer=`` of their self-check cell)
+and the keywords of the assignment's cell, evaluated in the student's executed notebook. The
+autograder tests are therefore the self-checks themselves: the answer keys live in
+``fairnotes/checks.py`` only, and a wrong answer's feedback is the self-check's hint. It writes
+``scores.csv`` (one row per student, one column per exercise, the total and the maximum),
+``feedback.csv`` (one row per student and exercise: status, points and the message) and the
+executed notebooks.
+
+Why not otter-grader or nbgrader: otter-grader 7.0.0 does not install beside the book's pinned
+environment without changing it (pip would downgrade wrapt, which TensorFlow uses, from 2.x to
+1.17) and grades in Docker by default. nbgrader 0.9.6 installs beside it, but brings 46 packages
+(JupyterLab, Jupyter Server, a notebook server, a SQL gradebook) into an environment that CI
+installs afresh, and its path is a course directory, a gradebook database and three commands, with
+its own copies of the tests in the notebooks. The self-checks already compute every expected value
+from the student's own objects; executing the notebook with nbclient (already installed, as for the
+book) and calling them is all that grading needs, so grading is one command with nothing to install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from toc import ROOT, notebook_chapters  # noqa: E402
+
+MANIFEST = "assignment.json"
+#: The output type by which a grading cell reports its verdict to the grader.
+GRADE_MIME = "application/vnd.fairnotes.grade+json"
+#: The function the grader defines in the student's kernel and calls in place of ``check``.
+GRADE_FUNCTION = "__fairnotes_grade__"
+STATUSES = ("right", "wrong", "unanswered", "missing", "error")
+
+_GRADER_CELL = f'''\
+def {GRADE_FUNCTION}(label, answer, **context):
+    """Set by the grader (tools/grader.py): the exercise's self-check, reported to the grader."""
+    from IPython.display import display
+    from fairnotes.checks import check
+    verdict = check(label, answer=answer, **context)
+    display({{"{GRADE_MIME}": {{"label": label, "correct": verdict.correct,
+                                "message": verdict.message}}}}, raw=True)
+    return verdict'''
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: its label, the notebook that holds it, its points, and the keyword
+    arguments (as source, e.g. ``'base_rates=adult.base_rates("race")'``) of its self-check cell."""
+
+    label: str
+    notebook: str
+    points: float
+    context: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One student's grade on one exercise."""
+
+    student: str
+    exercise: str
+    notebook: str
+    status: str
+    points: float
+    out_of: float
+    message: str
+
+
+# ---------------------------------------------------------------------------------------- the cells
+
+def _check_calls(source: str) -> dict[str, ast.Call]:
+    """The ``check("<label>", ...)`` calls of a cell's source, by label; a cell that does not parse
+    raises ``SyntaxError``."""
+    calls = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        first = node.args[0]
+        if func == "check" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            calls[first.value] = node
+    return calls
+
+
+def _answer(call: ast.Call) -> ast.expr | None:
+    """The answer argument of a ``check`` call (keyword ``answer=`` or the second positional)."""
+    for kw in call.keywords:
+        if kw.arg == "answer":
+            return kw.value
+    return call.args[1] if len(call.args) > 1 else None
+
+
+def _segment(source: str, node: ast.AST) -> tuple[int, int]:
+    """Start and end of ``node`` as character offsets in ``source`` (ast counts columns in UTF-8 bytes)."""
+    lines = source.splitlines(keepends=True)
+
+    def offset(line, col_bytes):
+        return sum(len(x) for x in lines[:line - 1]) + len(lines[line - 1].encode()[:col_bytes].decode())
+
+    return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+
+
+def _find_checks(nb) -> dict[str, tuple[int, ast.Call, str]]:
+    """Label -> (cell index, call, cell source) of every self-check call in a notebook's code cells;
+    cells that do not parse are skipped (a student's typo elsewhere must not hide their answers)."""
+    found = {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "check(" not in cell.source:
+            continue
+        try:
+            calls = _check_calls(cell.source)
+        except SyntaxError:
+            continue
+        for label, call in calls.items():
+            found.setdefault(label, (i, call, cell.source))
+    return found
+
+
+def _unparsed_check_cells(nb) -> dict[str, str]:
+    """Label -> error of the cells that mention ``check("<label>"`` but do not parse."""
+    out = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "check(" in cell.source:
+            try:
+                ast.parse(cell.source)
+            except SyntaxError as err:
+                for label in _labels_mentioned(cell.source):
+                    out[label] = f"the self-check cell does not parse: {err.msg} (line {err.lineno})"
+    return out
+
+
+def _labels_mentioned(source: str) -> list[str]:
+    import re
+
+    return re.findall(r"""check\(\s*["']([\w-]+)["']""", source)
+
+
+# ------------------------------------------------------------------------------------- the assignment
+
+def assign(out_dir: Path, chapters: list[str] | None = None, *, points: float = 1.0) -> list[Path]:
+    """Write the student notebooks of ``chapters`` (file stems such as ``"target_labels"``; default:
+    every chapter with a self-check) and ``assignment.json`` into ``out_dir``; return the notebooks.
+
+    Each exercise with a self-check is worth ``points``. An unknown chapter, or one without a
+    self-check, is a ``ValueError`` that names the chapters that have one.
+    """
+    import jupytext
+    import nbformat
+
+    from fairnotes import checks
+    from notebook_text import BookIndex, convert_notebook
+
+    with_checks = {checks.describe(label).chapter.rsplit("/", 1)[-1] for label in checks.labels()}
+    paths = {p.stem: p for p in notebook_chapters() if p.stem in with_checks}
+    chapters = list(paths) if chapters is None else [c.removesuffix(".md").rsplit("/", 1)[-1] for c in chapters]
+    unknown = [c for c in chapters if c not in paths]
+    if unknown or not chapters:
+        raise ValueError(f"no chapter with a self-check named {', '.join(unknown) or '(none given)'}; "
+                         f"the chapters with one are: {', '.join(paths)}")
+    if not points > 0:
+        raise ValueError(f"points must be positive, not {points!r}")
+    index = BookIndex.from_toc(ROOT)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, exercises = [], []
+    for stem in chapters:
+        doc = paths[stem].relative_to(ROOT).with_suffix("").as_posix()
+        nb = convert_notebook(jupytext.read(paths[stem]), doc, index, student=True, link_notebooks=True)
+        found = _find_checks(nb)
+        for label in (lb for lb in checks.labels() if checks.describe(lb).chapter == doc):
+            if label not in found:
+                raise ValueError(f"the student notebook of {doc} has no self-check cell for {label}")
+            _, call, source = found[label]
+            context = tuple(ast.get_source_segment(source, kw) for kw in call.keywords if kw.arg != "answer")
+            exercises.append(Exercise(label, f"{stem}.ipynb", float(points), context))
+        target = out_dir / f"{stem}.ipynb"
+        nbformat.write(nb, target)
+        written.append(target)
+    manifest = {"exercises": [asdict(e) for e in exercises]}
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    return written
+
+
+def read_assignment(assignment_dir: Path) -> list[Exercise]:
+    """The exercises of an assignment written by :func:`assign`."""
+    path = Path(assignment_dir) / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: write the assignment first with "
+                                f"'python tools/book.py grader assign {assignment_dir}'")
+    return [Exercise(e["label"], e["notebook"], float(e["points"]), tuple(e["context"]))
+            for e in json.loads(path.read_text())["exercises"]]
+
+
+# ------------------------------------------------------------------------------------------ grading
+
+def grading_notebook(nb, exercises: list[Exercise]):
+    """A copy of a submitted notebook ready to grade, and what could be read without running it.
+
+    Returns ``(notebook, read)``: in the notebook, each exercise's self-check call is replaced by the
+    grader's call with the student's answer expression and the assignment's keywords, and a first
+    cell defines that call; ``read`` maps the labels that need no execution (no cell, no answer, a
+    cell that does not parse) to their ``(status, message)``.
+    """
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    found, broken, read = _find_checks(nb), _unparsed_check_cells(nb), {}
+    for ex in exercises:
+        if ex.label not in found:
+            read[ex.label] = (("error", broken[ex.label]) if ex.label in broken
+                              else ("missing", f"the notebook has no self-check cell for {ex.label}"))
+            continue
+        i, call, source = found[ex.label]
+        answer = _answer(call)
+        if answer is None or (isinstance(answer, ast.Constant) and answer.value is None):
+            read[ex.label] = ("unanswered", "No answer: the self-check cell still says answer=None.")
+            continue
+        start, end = _segment(source, call)
+        a_start, a_end = _segment(source, answer)
+        graded = f"{GRADE_FUNCTION}({ex.label!r}, ({source[a_start:a_end]}), {', '.join(ex.context)})"
+        nb.cells[i].source = source[:start] + graded + source[end:]
+        nb.cells[i].metadata["fairnotes_grader"] = ex.label
+    nb.cells.insert(0, nbformat.v4.new_code_cell(_GRADER_CELL, metadata={"fairnotes_grader": "setup"}))
+    return nb, read
+
+
+def _verdicts(nb) -> dict[str, tuple[str, str]]:
+    """Label -> (status, message) read from the outputs of an executed grading notebook."""
+    out = {}
+    for cell in nb.cells:
+        label = cell.get("metadata", {}).get("fairnotes_grader")
+        if cell.cell_type != "code" or label in (None, "setup"):
+            continue
+        reports = [o["data"][GRADE_MIME] for o in cell.get("outputs", [])
+                   if o.get("output_type") == "display_data" and GRADE_MIME in o.get("data", {})]
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if reports:
+            r = reports[-1]
+            status = {True: "right", False: "wrong", None: "unanswered"}[r["correct"]]
+            out[label] = (status, r["message"])
+        elif errors:
+            out[label] = ("error", f"The self-check cell raised {errors[0]['ename']}: {errors[0]['evalue']}"
+                                   " (an earlier cell may have failed; see the executed notebook).")
+        else:
+            out[label] = ("error", "The self-check cell did not run (the notebook stopped before it).")
+    return out
+
+
+@contextlib.contextmanager
+def _environment(fast: bool):
+    """The kernels' environment: fast or default mode, no progress bars, claims recorded only."""
+    settings = {"FAIRNOTES_FAST": "1" if fast else "0", "FAIRNOTES_PROGRESS": "0", "FAIRNOTES_CLAIMS": "record",
+                "TF_CPP_MIN_LOG_LEVEL": "2"}
+    saved = {k: os.environ.get(k) for k in settings}
+    saved["FAIRNOTES_CLAIMS_DIR"] = os.environ.pop("FAIRNOTES_CLAIMS_DIR", None)
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def grade_notebook(path: Path, exercises: list[Exercise], *, fast: bool = True, timeout: int = 3600,
+                   executed: Path | None = None) -> dict[str, tuple[str, str]]:
+    """Grade one submitted notebook: label -> (status, message) for each of ``exercises``.
+
+    The notebook is executed from a fresh kernel (in its own folder, errors allowed so that one
+    failing cell does not cost the later exercises) only if it answers at least one exercise;
+    ``executed`` is where to write the executed notebook.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb, read = grading_notebook(nbformat.read(path, as_version=4), exercises)
+    if len(read) < len(exercises):
+        with _environment(fast):
+            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                           resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+        read.update(_verdicts(nb))
+        if executed is not None:
+            executed.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, executed)
+    return {ex.label: read[ex.label] for ex in exercises}
+
+
+def _students(submissions: Path) -> list[Path]:
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"the submissions folder {submissions} does not exist")
+    students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not students:
+        raise ValueError(f"{submissions} holds no student folder: put each student's notebooks in a "
+                         f"folder named after the student, e.g. {submissions}/ada/target_labels.ipynb")
+    return students
+
+
+def grade(submissions: Path, assignment: Path, *, fast: bool = True, attempt_points: float = 0.0,
+          timeout: int = 3600, executed_dir: Path | None = None, progress: bool | None = None) -> list[Grade]:
+    """Grade every student folder of ``submissions`` against the assignment in ``assignment``.
+
+    A right answer earns the exercise's points; a wrong answer (one the self-check reads and judges
+    wrong) earns ``attempt_points`` times them (0 by default: a teacher who rewards committing to a
+    prediction can give part of the points); no answer, a missing cell or notebook, or a cell that
+    fails earns nothing. Students and exercises come in a fixed order, so the same submissions give
+    the same table.
+    """
+    from fairnotes.runtime import progress as bar
+
+    if not 0 <= attempt_points <= 1:
+        raise ValueError(f"attempt_points is a fraction of an exercise's points, in [0, 1], not {attempt_points!r}")
+    exercises = read_assignment(assignment)
+    by_notebook: dict[str, list[Exercise]] = {}
+    for ex in exercises:
+        by_notebook.setdefault(ex.notebook, []).append(ex)
+    grades = []
+    jobs = [(s, name) for s in _students(submissions) for name in by_notebook]
+    for student, name in bar(jobs, desc="grading", disable=None if progress is None else not progress):
+        path = student / name
+        if path.exists():
+            out = None if executed_dir is None else Path(executed_dir) / student.name / name
+            verdicts = grade_notebook(path, by_notebook[name], fast=fast, timeout=timeout, executed=out)
+        else:
+            verdicts = {ex.label: ("missing", f"no notebook {name} in {student.name}'s folder")
+                        for ex in by_notebook[name]}
+        for ex in by_notebook[name]:
+            status, message = verdicts[ex.label]
+            share = {"right": 1.0, "wrong": attempt_points}.get(status, 0.0)
+            grades.append(Grade(student.name, ex.label, name, status, share * ex.points, ex.points, message))
+    order = {ex.label: i for i, ex in enumerate(exercises)}
+    return sorted(grades, key=lambda g: (g.student, order[g.exercise]))
+
+
+def score_table(grades: list[Grade]):
+    """One row per student, one column of points per exercise, then ``total`` and ``out_of``."""
+    import pandas as pd
+
+    long = pd.DataFrame([asdict(g) for g in grades])
+    labels = list(dict.fromkeys(long["exercise"]))
+    wide = long.pivot(index="student", columns="exercise", values="points")[labels]
+    wide["total"] = wide[labels].sum(axis=1)
+    wide["out_of"] = long.groupby("student")["out_of"].sum()
+    wide.columns.name = None
+    return wide
+
+
+def write_grades(grades: list[Grade], out_dir: Path) -> tuple[Path, Path]:
+    """``scores.csv`` (:func:`score_table`) and ``feedback.csv`` (every grade with its message)."""
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scores, feedback = out_dir / "scores.csv", out_dir / "feedback.csv"
+    score_table(grades).to_csv(scores, float_format="%g")
+    pd.DataFrame([asdict(g) for g in grades]).to_csv(feedback, index=False, float_format="%g")
+    return scores, feedback
+
+
+# ---------------------------------------------------------------------------------------- command line
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``grader`` subcommand's own subcommands, ``assign`` and ``grade``."""
+    sub = parser.add_subparsers(dest="grader_command", required=True)
+    a = sub.add_parser("assign", help="write the student notebooks and assignment.json into a folder")
+    a.add_argument("out_dir", type=Path)
+    a.add_argument("--chapters", nargs="+", default=None,
+                   help="chapter file stems (default: every chapter with a self-check)")
+    a.add_argument("--points", type=float, default=1.0, help="points per exercise (default 1)")
+    g = sub.add_parser("grade", help="execute and grade a folder of submissions (one folder per student)")
+    g.add_argument("submissions", type=Path)
+    g.add_argument("--assignment", type=Path, required=True, help="the folder written by 'grader assign'")
+    g.add_argument("--out", type=Path, default=Path("grades"),
+                   help="where to write scores.csv, feedback.csv and the executed notebooks (default grades/)")
+    g.add_argument("--default-mode", action="store_true",
+                   help="execute at the book's full sizes instead of fast mode (use it only if the students did)")
+    g.add_argument("--attempt-points", type=float, default=0.0,
+                   help="share of an exercise's points for a wrong answer (default 0)")
+    g.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell (default 3600)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``python tools/book.py grader ...``."""
+    if args.grader_command == "assign":
+        for path in assign(args.out_dir, args.chapters, points=args.points):
+            print(path)
+        print(args.out_dir / MANIFEST)
+        return 0
+    grades = grade(args.submissions, args.assignment, fast=not args.default_mode,
+                   attempt_points=args.attempt_points, timeout=args.timeout, executed_dir=args.out / "executed")
+    scores, feedback = write_grades(grades, args.out)
+    print(score_table(grades).to_string(float_format=lambda x: f"{x:g}"))
+    print(f"\nwrote {scores}, {feedback} and the executed notebooks in {args.out / 'executed'}")
+    return 0
