@@ -183,19 +183,33 @@ def assign(out_dir: Path, chapters: list[str] | None = None, *, points: float = 
     for stem in chapters:
         doc = paths[stem].relative_to(ROOT).with_suffix("").as_posix()
         nb = convert_notebook(jupytext.read(paths[stem]), doc, index, student=True, link_notebooks=True)
-        found = _find_checks(nb)
-        for label in (lb for lb in checks.labels() if checks.describe(lb).chapter == doc):
-            if label not in found:
-                raise ValueError(f"the student notebook of {doc} has no self-check cell for {label}")
-            _, call, source = found[label]
-            context = tuple(ast.get_source_segment(source, kw) for kw in call.keywords if kw.arg != "answer")
-            exercises.append(Exercise(label, f"{stem}.ipynb", float(points), context))
+        labels = [lb for lb in checks.labels() if checks.describe(lb).chapter == doc]
+        exercises += exercises_of(nb, f"{stem}.ipynb", labels, points=points)
         target = out_dir / f"{stem}.ipynb"
         nbformat.write(nb, target)
         written.append(target)
-    manifest = {"exercises": [asdict(e) for e in exercises]}
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    write_assignment(out_dir, exercises)
     return written
+
+
+def exercises_of(nb, notebook: str, labels: list[str], *, points: float = 1.0) -> list[Exercise]:
+    """The exercises ``labels`` of notebook ``nb`` (saved as ``notebook``), read from its self-check
+    cells; a label without a cell is a ``ValueError``."""
+    found, out = _find_checks(nb), []
+    for label in labels:
+        if label not in found:
+            raise ValueError(f"the notebook {notebook} has no self-check cell for {label}")
+        _, call, source = found[label]
+        context = tuple(ast.get_source_segment(source, kw) for kw in call.keywords if kw.arg != "answer")
+        out.append(Exercise(label, notebook, float(points), context))
+    return out
+
+
+def write_assignment(out_dir: Path, exercises: list[Exercise]) -> Path:
+    """Write ``assignment.json``, the list of graded exercises, into ``out_dir``."""
+    path = Path(out_dir) / MANIFEST
+    path.write_text(json.dumps({"exercises": [asdict(e) for e in exercises]}, indent=1) + "\n")
+    return path
 
 
 def read_assignment(assignment_dir: Path) -> list[Exercise]:
