@@ -25,6 +25,7 @@ CELLS = [
 ]
 RIGHT = {"tl-ex-2": repr(BASE_RATES[0] / BASE_RATES[1]), "par-ex-2": '"both rise"'}
 WRONG = {"tl-ex-2": "0.9", "par-ex-2": '"both fall"'}
+UNREADABLE = {"tl-ex-2": '"zero"', "par-ex-2": '"maybe"'}
 
 
 def _notebook(answers=None, cells=CELLS):
@@ -39,12 +40,13 @@ def _notebook(answers=None, cells=CELLS):
 
 @pytest.fixture
 def tiny(tmp_path):
-    """An assignment of one tiny notebook and three students: right, wrong, and nothing answered."""
+    """An assignment of one tiny notebook and four students: right, wrong, nothing answered, and
+    answers not of the expected form."""
     assignment, submissions = tmp_path / "assignment", tmp_path / "submissions"
     assignment.mkdir()
     nbformat.write(_notebook(), assignment / "tiny.ipynb")
     grader.write_assignment(assignment, grader.exercises_of(_notebook(), "tiny.ipynb", ["tl-ex-2", "par-ex-2"]))
-    for student, answers in (("ada", RIGHT), ("bo", WRONG), ("cy", None)):
+    for student, answers in (("ada", RIGHT), ("bo", WRONG), ("cy", None), ("di", UNREADABLE)):
         (submissions / student).mkdir(parents=True)
         nbformat.write(_notebook(answers), submissions / student / "tiny.ipynb")
     return assignment, submissions
@@ -78,11 +80,14 @@ def test_three_submissions_get_three_grades_with_the_hint_as_feedback(tiny, tmp_
     scores = pd.read_csv(out / "scores.csv", index_col="student")
     assert list(scores.columns) == ["tl-ex-2", "par-ex-2", "total", "out_of"]
     assert scores.loc["ada", "total"] == 2 and scores.loc["bo", "total"] == 0 and scores.loc["cy", "total"] == 0
+    assert scores.loc["di", "total"] == 0
     assert (scores["out_of"] == 2).all()
     feedback = pd.read_csv(out / "feedback.csv").set_index(["student", "exercise"])
     assert list(feedback.loc["ada", "status"]) == ["right", "right"]
     assert list(feedback.loc["bo", "status"]) == ["wrong", "wrong"]
     assert list(feedback.loc["cy", "status"]) == ["unanswered", "unanswered"]
+    assert list(feedback.loc["di", "status"]) == ["unreadable", "unreadable"]
+    assert feedback.loc[("di", "tl-ex-2"), "message"].startswith("Could not read the answer 'zero'")
     for label in ("tl-ex-2", "par-ex-2"):
         assert feedback.loc[("bo", label), "message"] == f"Not yet. Hint: {checks.describe(label).hint}"
     assert (out / "executed" / "ada" / "tiny.ipynb").exists()
@@ -94,7 +99,7 @@ def test_attempt_points_separate_a_wrong_answer_from_none(tiny):
     grades = grader.grade(submissions, assignment, attempt_points=0.25, progress=False)
     total = grader.score_table(grades)["total"]
     assert total["ada"] > total["bo"] > total["cy"]
-    assert (total["ada"], total["bo"], total["cy"]) == (2, 0.5, 0)
+    assert (total["ada"], total["bo"], total["cy"], total["di"]) == (2, 0.5, 0, 0)
     with pytest.raises(ValueError, match="attempt_points"):
         grader.grade(submissions, assignment, attempt_points=2)
 

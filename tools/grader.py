@@ -47,7 +47,6 @@ MANIFEST = "assignment.json"
 GRADE_MIME = "application/vnd.fairnotes.grade+json"
 #: The function the grader defines in the student's kernel and calls in place of ``check``.
 GRADE_FUNCTION = "__fairnotes_grade__"
-STATUSES = ("right", "wrong", "unanswered", "missing", "error")
 
 _GRADER_CELL = f'''\
 def {GRADE_FUNCTION}(label, answer, **context):
@@ -259,6 +258,8 @@ def grading_notebook(nb, exercises: list[Exercise]):
 
 def _verdicts(nb) -> dict[str, tuple[str, str]]:
     """Label -> (status, message) read from the outputs of an executed grading notebook."""
+    from fairnotes import checks
+
     out = {}
     for cell in nb.cells:
         label = cell.get("metadata", {}).get("fairnotes_grader")
@@ -270,6 +271,8 @@ def _verdicts(nb) -> dict[str, tuple[str, str]]:
         if reports:
             r = reports[-1]
             status = {True: "right", False: "wrong", None: "unanswered"}[r["correct"]]
+            if status == "wrong" and r["message"] != f"Not yet. Hint: {checks.describe(label).hint}":
+                status = "unreadable"  # not an answer of the expected form: the check says which form
             out[label] = (status, r["message"])
         elif errors:
             out[label] = ("error", f"The self-check cell raised {errors[0]['ename']}: {errors[0]['evalue']}"
@@ -336,9 +339,9 @@ def grade(submissions: Path, assignment: Path, *, fast: bool = True, attempt_poi
     """Grade every student folder of ``submissions`` against the assignment in ``assignment``.
 
     A right answer earns the exercise's points; a wrong answer (one the self-check reads and judges
-    wrong) earns ``attempt_points`` times them (0 by default: a teacher who rewards committing to a
-    prediction can give part of the points); no answer, a missing cell or notebook, or a cell that
-    fails earns nothing. Students and exercises come in a fixed order, so the same submissions give
+    wrong, with its hint) earns ``attempt_points`` times them (0 by default: a teacher who rewards committing to a
+    prediction can give part of the points); an answer not of the expected form, no answer, a
+    missing cell or notebook, or a cell that fails earns nothing. Students and exercises come in a fixed order, so the same submissions give
     the same table.
     """
     from fairnotes.runtime import progress as bar
