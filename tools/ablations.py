@@ -6,6 +6,16 @@ Usage, from the repository root, by hand (minutes to an hour each; not part of t
     python tools/ablations.py fairgp            # one ablation
     python tools/ablations.py                   # every ablation not stored yet
     python tools/ablations.py pivot --force     # run again, replacing the stored result
+    python tools/ablations.py --workers 8       # the pieces on a local Dask cluster of 8 processes
+    python tools/ablations.py --workers 0       # one piece after another in this process
+    python tools/ablations.py --scheduler tcp://10.0.0.1:8786   # on an existing Dask cluster
+
+The pieces (one configuration on one split) are independent: by default they run on a local Dask
+cluster (``dask.distributed``) of one single-threaded worker process per usable core, or on an
+existing cluster (``--scheduler``, e.g. workers on a SLURM cluster started with dask-jobqueue: see
+the appendix *Running the book*); ``tools/cluster.py`` runs them. Every piece seeds itself and runs
+with one thread, so the numbers do not depend on the number of workers; the stored file's
+provenance says where they ran (``workers``, ``scheduler``) and each new piece's wall time.
 
 Each ablation writes ``results/ablations/<name>.json``: its tables (``values``, read back as
 DataFrames by :func:`fairnotes.runs.stored_ablation`) and the same provenance as a stored
@@ -47,15 +57,19 @@ The ablations:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cluster import check_where, run_pieces  # noqa: E402
 from provenance import git_commit, machine, now, versions  # noqa: E402
 from toc import ROOT  # noqa: E402
 
@@ -85,9 +99,43 @@ class Pieces:
         if key in self.rows:
             self.reused += 1
         else:
-            self.rows[key] = to_json(compute())
-            self.path.write_text(json.dumps(self.rows, indent=1))
+            self.put(key, compute())
         return self.rows[key]
+
+    def missing(self, keys) -> list[str]:
+        """The keys among ``keys`` not finished yet (the others count as reused)."""
+        todo = [k for k in keys if k not in self.rows]
+        self.reused += len(keys) - len(todo)
+        return todo
+
+    def put(self, key: str, row) -> None:
+        """Keep a finished piece on disk at once (an interruption loses only the pieces running)."""
+        self.rows[key] = to_json(row)
+        self.path.write_text(json.dumps(self.rows, indent=1))
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """An ablation cut into pieces: ``jobs()`` (key -> the arguments of one piece, in table order),
+    ``piece(*args)`` (one row: a pure function of its arguments, seeded inside) and ``values(rows)``
+    (the stored tables from the rows, keyed as ``jobs``)."""
+
+    jobs: Callable[[], dict]
+    piece: Callable[..., dict]
+    values: Callable[[dict], dict]
+
+
+def compute_piece(name: str, args: tuple) -> dict:
+    """One piece of the ablation ``name``, as JSON-able data; what a Dask worker (or this process) runs."""
+    return to_json(ABLATIONS[name][1].piece(*args))
+
+
+@functools.lru_cache(maxsize=None)
+def _dataset(name: str):
+    """A dataset loaded once per process (each worker loads it for its first piece)."""
+    from fairnotes import data
+
+    return getattr(data, name)()
 
 
 # --------------------------------------------------------------------------- FairGP
@@ -156,19 +204,27 @@ def _fairgp_row(adult, attr, seed, label, kind, cfg) -> dict:
             "seconds": seconds, **{k: summary[k] for k in ("accuracy", "DI", "PR0", "PR1")}}
 
 
-def ablation_fairgp(pieces: Pieces) -> dict:
-    from fairnotes import data, runtime
+def fairgp_jobs() -> dict:
+    return {f"{attr}|{seed}|{label}": (attr, seed, label, kind, cfg)
+            for attr in ("race", "sex") for seed in range(FAIRGP_REPEATS) for label, kind, cfg in FAIRGP_CONFIGS}
 
-    adult = data.adult_fairgp()
-    jobs = [(attr, seed, cfg) for attr in ("race", "sex") for seed in range(FAIRGP_REPEATS) for cfg in FAIRGP_CONFIGS]
-    rows = []
-    for attr, seed, (label, kind, cfg) in runtime.progress(jobs, desc="FairGP ablation", unit="fit"):
-        row = dict(pieces.get(f"{attr}|{seed}|{label}", lambda: _fairgp_row(adult, attr, seed, label, kind, cfg)))
+
+def fairgp_piece(attr, seed, label, kind, cfg) -> dict:
+    from fairnotes.runtime import seed_everything
+
+    seed_everything(0)
+    return _fairgp_row(_dataset("adult_fairgp"), attr, seed, label, kind, cfg)
+
+
+def fairgp_values(rows: dict) -> dict:
+    out = []
+    for key, (attr, seed, label, kind, cfg) in fairgp_jobs().items():
+        row = dict(rows[key])
         # pieces of the first stored run (commit a3a8720) predate these two columns; same fits otherwise
         row.setdefault("encoding", "benchmark" if cfg.get("benchmark") else cfg.get("encoding", "ordinal"))
         row.setdefault("features", 12)
-        rows.append(row)
-    fits = pd.DataFrame(rows)
+        out.append(row)
+    fits = pd.DataFrame(out)
     return {"fits": fits,
             "settings": {"repeats": FAIRGP_REPEATS, "validation_share": FAIRGP_VALIDATION,
                          "eval_every": FAIRGP_EVAL_EVERY, "patience": FAIRGP_PATIENCE,
@@ -258,13 +314,19 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
     return row
 
 
-def ablation_pivot(pieces: Pieces) -> dict:
-    from fairnotes import runtime
+def pivot_jobs() -> dict:
+    return {f"{d}|{a}|{label}": (d, a, label, ov) for d, a in PIVOT_PAIRS for label, ov in pivot_variants(d, a)}
 
-    jobs = [(d, a, label, ov) for d, a in PIVOT_PAIRS for label, ov in pivot_variants(d, a)]
-    rows = [pieces.get(f"{d}|{a}|{label}", lambda: _pivot_row(d, a, label, ov))
-            for d, a, label, ov in runtime.progress(jobs, desc="pivot ablation", unit="pair")]
-    return {"variants": pd.DataFrame(rows),
+
+def pivot_piece(dataset, architecture, label, overrides) -> dict:
+    from fairnotes.runtime import seed_everything
+
+    seed_everything(0)
+    return _pivot_row(dataset, architecture, label, overrides)
+
+
+def pivot_values(rows: dict) -> dict:
+    return {"variants": pd.DataFrame([rows[key] for key in pivot_jobs()]),
             "settings": {"rows": PIVOT_ROWS, "cnn_adult_rows": PIVOT_CNN_ADULT_ROWS, "n_samples": PIVOT_SAMPLES}}
 
 
@@ -312,52 +374,81 @@ def _zafar_row(data_, attr, seed, label, center, l2, encoding, start, protected)
             **{k: summary[k] for k in ("accuracy", "nTPRDiff", "TPR0", "TPR1", "TNR0", "TNR1")}}
 
 
-def ablation_zafar_eqopp(pieces: Pieces) -> dict:
-    from fairnotes import data, runtime
+def zafar_eqopp_jobs() -> dict:
+    return {f"{attr}|{seed}|{cfg[0]}": (attr, seed, *cfg)
+            for attr in ("race", "sex") for seed in range(ZAFAR_REPEATS) for cfg in ZAFAR_CONFIGS}
 
-    propublica = data.propublica_fairgp()
-    jobs = [(attr, seed, cfg) for attr in ("race", "sex") for seed in range(ZAFAR_REPEATS) for cfg in ZAFAR_CONFIGS]
-    rows = [pieces.get(f"{attr}|{seed}|{cfg[0]}", lambda: _zafar_row(propublica, attr, seed, *cfg))
-            for attr, seed, cfg in runtime.progress(jobs, desc="ZafarEqOpp ablation", unit="fit")]
-    return {"fits": pd.DataFrame(rows), "settings": {"repeats": ZAFAR_REPEATS, "c": 0.0}}
+
+def zafar_eqopp_piece(attr, seed, *cfg) -> dict:
+    from fairnotes.runtime import seed_everything
+
+    seed_everything(0, torch=False, tensorflow=False)   # numpy and scipy only
+    return _zafar_row(_dataset("propublica_fairgp"), attr, seed, *cfg)
+
+
+def zafar_eqopp_values(rows: dict) -> dict:
+    return {"fits": pd.DataFrame([rows[key] for key in zafar_eqopp_jobs()]),
+            "settings": {"repeats": ZAFAR_REPEATS, "c": 0.0}}
 
 
 #: name -> (what it tests, the function, the chapter that shows it, the tables it stores)
 ABLATIONS = {
     "fairgp": ("FairGP on Adult: stopping rule, how s enters FairGP*'s kernel, 500 inducing inputs",
-               ablation_fairgp, "fairgp_parity", ["fits", "settings"]),
+               Ablation(fairgp_jobs, fairgp_piece, fairgp_values), "fairgp_parity", ["fits", "settings"]),
     "pivot": ("the pivot's strength and inputs, both architectures and datasets: !Match, p%-rules, "
-              "smooth sensitivity to race and to sex", ablation_pivot, "audit", ["variants", "settings"]),
+              "smooth sensitivity to race and to sex", Ablation(pivot_jobs, pivot_piece, pivot_values), "audit", ["variants", "settings"]),
     "zafar_eqopp": ("ZafarEqOpp on ProPublica: the covariance's centring, an L2 penalty, the encoding",
-                    ablation_zafar_eqopp, "fairgp_opportunity", ["fits", "settings"]),
+                    Ablation(zafar_eqopp_jobs, zafar_eqopp_piece, zafar_eqopp_values),
+                    "fairgp_opportunity", ["fits", "settings"]),
 }
 
 
-def run_ablation(name: str, command: str, fresh: bool) -> Path:
-    from fairnotes.runtime import seed_everything
-
-    seed_everything(0)
+def run_ablation(name: str, command: str, fresh: bool, *, workers: int = 0, scheduler: str | None = None,
+                 progress: bool | None = None) -> Path:
+    """Compute the pieces of ablation ``name`` not finished yet (one after another, ``workers=0``; on a
+    local Dask cluster of ``workers`` processes; or on the cluster at ``scheduler``), keep each in the
+    partial file as it finishes, then write the stored ablation from every piece; return its path."""
+    check_where(workers, scheduler)
     # an ablation executes the package and this tool, not the chapters
     started, load0, commit = now(), os.getloadavg()[0], git_commit(("fairnotes", "tools"))
     t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    what, fn, chapter, tables = ABLATIONS[name]
+    what, spec, chapter, tables = ABLATIONS[name]
     pieces = Pieces(name, fresh=fresh)
-    values = fn(pieces)
+    jobs = spec.jobs()
+    todo = pieces.missing(list(jobs))
+    piece_seconds, piece_cpu = {}, []
+
+    def keep(key: str, done: dict) -> None:
+        pieces.put(key, done["result"])
+        piece_seconds[key] = round(done["seconds"], 2)
+        piece_cpu.append(done["cpu_seconds"])
+
+    where = run_pieces({key: ("ablations", "compute_piece", (name, jobs[key])) for key in todo}, keep,
+                       workers=workers, scheduler=scheduler, desc=f"{name} ablation", progress=progress)
+    values = spec.values(pieces.rows)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     missing = [t for t in tables if t not in values]
     if missing:
         raise RuntimeError(f"ablation {name} computed no {missing}: nothing stored")
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    if where["workers"] != 0:   # the pieces ran in the workers' processes, not in this one
+        cpu += sum(piece_cpu)
     provenance = {
         "command": command, "commit": commit, "started": started, "finished": now(), "machine": machine(),
         "cores": os.cpu_count(), "wall_seconds": round(time.perf_counter() - t0, 1),
-        "cpu_seconds": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 1),
+        "cpu_seconds": round(cpu, 1),
         "load_1min_at_start": round(load0, 2), "load_1min_at_end": round(os.getloadavg()[0], 2),
         "versions": versions(),
         "environment": {k: v for k, v in os.environ.items() if k.startswith("FAIRNOTES_")},
         "what": what, "chapter": chapter,
+        **where,
         "pieces_reused": pieces.reused,
+        "pieces_computed": len(todo),
+        "piece_seconds": piece_seconds,
         "pieces_note": "wall and CPU time cover this invocation only; the reused pieces were computed by an "
-                       "earlier invocation (the same command) and read from " + str(pieces.path.relative_to(ROOT)),
+                       "earlier invocation (the same command) and read from " + _shown(pieces.path)
+                       + "; piece_seconds is the wall time of each piece computed by this invocation, on one "
+                       "thread (machine and cores are those of the machine that gathered the pieces)",
     }
     assert all(k in provenance for k in PROVENANCE_KEYS)
     path = results_path(name)
@@ -367,6 +458,39 @@ def run_ablation(name: str, command: str, fresh: bool) -> Path:
     return path
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity, which a container or a batch job may restrict)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        return os.cpu_count() or 1
+
+
+def add_cluster_arguments(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` and ``--scheduler ADDRESS``, shared with ``tools/paper_runs.py``."""
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help=f"run the pieces on a local Dask cluster of N single-threaded worker processes (default: "
+                        f"the usable cores, here {usable_cores()}); 0 runs them one after another in this process")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the pieces on an existing Dask cluster, e.g. tcp://10.0.0.1:8786 (workers started on "
+                        "a SLURM cluster with dask-jobqueue: see book/running.md)")
+
+
+def cluster_arguments(p: argparse.ArgumentParser, args) -> dict:
+    """``workers``/``scheduler`` for :func:`cluster.run_pieces` from the parsed arguments, or a usage error."""
+    if args.workers is not None and args.scheduler is not None:
+        p.error("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    workers = usable_cores() if args.workers is None else args.workers
+    if workers < 0:
+        p.error(f"--workers must be 0 (one after another in this process) or more, got {workers}")
+    return {"workers": workers, "scheduler": args.scheduler}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ablations", nargs="*", help=f"ablations to run (default: every one not stored): {', '.join(ABLATIONS)}")
@@ -374,10 +498,12 @@ def main(argv=None) -> int:
                    "configurations are reused)")
     p.add_argument("--fresh", action="store_true", help="with --force: compute every configuration again")
     p.add_argument("--list", action="store_true", help="list the ablations and whether each is stored")
+    add_cluster_arguments(p)
     args = p.parse_args(argv)
     unknown = [a for a in args.ablations if a not in ABLATIONS]
     if unknown:
         p.error(f"unknown ablation(s) {unknown}; the ablations are {list(ABLATIONS)}")
+    where = cluster_arguments(p, args)
     if args.list:
         for name, (what, _, chapter, _) in ABLATIONS.items():
             path = results_path(name)
@@ -398,8 +524,8 @@ def main(argv=None) -> int:
             continue
         print(f"{name}: {ABLATIONS[name][0]} ...", flush=True)
         t0 = time.perf_counter()
-        path = run_ablation(name, command.strip(), args.fresh)
-        print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {path.relative_to(ROOT)}", flush=True)
+        path = run_ablation(name, command.strip(), args.fresh, **where)
+        print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {_shown(path)}", flush=True)
     return 0
 
 

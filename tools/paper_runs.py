@@ -6,6 +6,15 @@ Usage, from the repository root, by hand (hours; not part of the build or the te
     python tools/paper_runs.py fairgp_parity        # one experiment (a chapter)
     python tools/paper_runs.py                      # every experiment not stored yet, in order
     python tools/paper_runs.py audit --force        # run again, replacing the stored result
+    python tools/paper_runs.py --workers 4          # the experiments on a local Dask cluster of 4 processes
+    python tools/paper_runs.py --workers 0          # one after another in this process
+    python tools/paper_runs.py --scheduler tcp://10.0.0.1:8786   # on an existing Dask cluster
+
+Each experiment is one piece: by default the pieces run on a local Dask cluster of one
+single-threaded worker process per usable core, or on an existing cluster (``--scheduler``; its
+workers must see this repository at the same path); ``tools/cluster.py`` runs them, and each
+results file is written as soon as its chapter finishes, with ``workers`` and ``scheduler`` in its
+provenance. A chapter runs with one thread in every mode.
 
 Each experiment is one chapter of the book executed from a fresh kernel with
 ``FAIRNOTES_PAPER_SIZE=1`` (every test row, 500 inducing inputs, the pivot recipe's rounds on every
@@ -35,11 +44,12 @@ import resource
 import shlex
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablations import _shown, add_cluster_arguments, cluster_arguments  # noqa: E402
 from book import run_chapter  # noqa: E402
+from cluster import check_where, run_pieces  # noqa: E402
 from provenance import git_commit, machine, now, versions  # noqa: E402
 from toc import ROOT  # noqa: E402
 
@@ -88,8 +98,9 @@ def glued_values(nb) -> dict:
     return out
 
 
-def run_experiment(chapter: str, command: str) -> Path:
-    """Execute one chapter at paper size and write its results file; return the file."""
+def compute_experiment(chapter: str, command: str) -> dict:
+    """Execute one chapter at paper size; return what its results file holds (one piece: a Dask worker
+    or this process runs it; the executed notebook goes to ``_build/paper_runs`` of the repository)."""
     source = ROOT / "book" / f"{chapter}.md"
     notebooks = ROOT / "_build" / "paper_runs"
     notebooks.mkdir(parents=True, exist_ok=True)
@@ -139,11 +150,41 @@ def run_experiment(chapter: str, command: str) -> Path:
     if missing:
         raise RuntimeError(f"{chapter} ran but recorded no {missing}: nothing stored (the executed notebook "
                            f"is in {notebooks})")
-    path = results_path(chapter)
+    return {"chapter": chapter, "provenance": provenance, "values": values, "glued": glued_values(nb)}
+
+
+def store_experiment(result: dict, where: dict) -> Path:
+    """Write one experiment's results file, with where it ran (workers, scheduler) in its provenance."""
+    result = dict(result, provenance={**result["provenance"], **where})
+    path = results_path(result["chapter"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"chapter": chapter, "provenance": provenance, "values": values,
-                                "glued": glued_values(nb)}, indent=1, sort_keys=False) + "\n")
+    path.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n")
     return path
+
+
+def run_experiments(chapters: list[str], command: str, *, workers: int = 0, scheduler: str | None = None,
+                    progress: bool | None = None) -> list[Path]:
+    """Run ``chapters`` at paper size, one after another in this process (``workers=0``), on a local Dask
+    cluster of ``workers`` processes, or on the cluster at ``scheduler``; write each results file as
+    soon as its chapter finishes. Returns the files written."""
+    check_where(workers, scheduler)
+    # where the pieces run (workers=0: this process), written into every results file
+    where = {"workers": workers, "scheduler": "LocalCluster" if workers else None, "threads_per_piece": 1}
+    written = []
+
+    def keep(chapter: str, done: dict) -> None:
+        path = store_experiment(done["result"], {**where, "process": done["process"]})
+        print(f"{chapter}: {done['seconds']:.0f} s, wrote {_shown(path)}", flush=True)
+        written.append(path)
+
+    if scheduler is not None:   # ask the cluster how many workers it has before the first piece is stored
+        from distributed import Client
+
+        with Client(scheduler) as client:
+            where.update(workers=len(client.scheduler_info(n_workers=-1)["workers"]), scheduler=scheduler)
+    run_pieces({c: ("paper_runs", "compute_experiment", (c, command)) for c in chapters}, keep,
+               workers=workers, scheduler=scheduler, desc="paper-size runs", progress=progress)
+    return written
 
 
 def main(argv=None) -> int:
@@ -152,10 +193,12 @@ def main(argv=None) -> int:
                                                    f"{', '.join(EXPERIMENTS)}")
     p.add_argument("--force", action="store_true", help="run again and replace a stored result")
     p.add_argument("--list", action="store_true", help="list the experiments and whether each is stored")
+    add_cluster_arguments(p)
     args = p.parse_args(argv)
     unknown = [e for e in args.experiments if e not in EXPERIMENTS]
     if unknown:
         p.error(f"unknown experiment(s) {unknown}; the experiments are {list(EXPERIMENTS)}")
+    where = cluster_arguments(p, args)
     if args.list:
         for name, spec in EXPERIMENTS.items():
             path = results_path(name)
@@ -168,14 +211,14 @@ def main(argv=None) -> int:
         return 0
     todo = args.experiments or [e for e in EXPERIMENTS if not results_path(e).exists()]
     command = "python tools/paper_runs.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    run = []
     for name in todo:
         if results_path(name).exists() and not args.force:
             print(f"{name}: stored already (use --force to run it again)")
             continue
         print(f"{name}: running at paper size ({EXPERIMENTS[name]['what']}) ...", flush=True)
-        t0 = time.perf_counter()
-        path = run_experiment(name, command.strip())
-        print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {path.relative_to(ROOT)}", flush=True)
+        run.append(name)
+    run_experiments(run, command.strip(), **where)
     return 0
 
 
