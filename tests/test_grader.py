@@ -110,14 +110,22 @@ def test_missing_notebooks_cells_and_failing_cells_score_nothing(tmp_path):
     grader.write_assignment(assignment, grader.exercises_of(_notebook(), "tiny.ipynb", ["tl-ex-2", "par-ex-2"]))
     (submissions / "no_notebook").mkdir(parents=True)
     (submissions / "broken").mkdir()
+    (submissions / "not_json").mkdir()
+    (submissions / "not_json" / "tiny.ipynb").write_text("{ not a notebook")
+    (submissions / "too_slow").mkdir()
+    nbformat.write(_notebook(RIGHT, cells=["import time\ntime.sleep(30)"] + CELLS),
+                   submissions / "too_slow" / "tiny.ipynb")
     broken = _notebook(RIGHT)
     broken.cells[0].source = "raise RuntimeError('oops')"  # base_rates never defined
     broken.cells.pop(2)  # and the par-ex-2 cell deleted
     nbformat.write(broken, submissions / "broken" / "tiny.ipynb")
-    grades = {(g.student, g.exercise): g for g in grader.grade(submissions, assignment, progress=False)}
+    grades = {(g.student, g.exercise): g for g in grader.grade(submissions, assignment, timeout=2, progress=False)}
     assert grades["no_notebook", "tl-ex-2"].status == "missing"
     assert grades["broken", "tl-ex-2"].status == "error" and "NameError" in grades["broken", "tl-ex-2"].message
     assert grades["broken", "par-ex-2"].status == "missing"
+    assert grades["not_json", "tl-ex-2"].status == "error" and "cannot be read as a notebook" in \
+        grades["not_json", "tl-ex-2"].message
+    assert grades["too_slow", "par-ex-2"].status == "error" and "CellTimeoutError" in grades["too_slow", "par-ex-2"].message
     assert all(g.points == 0 for g in grades.values())
 
 

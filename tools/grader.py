@@ -154,11 +154,13 @@ def _labels_mentioned(source: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------- the assignment
 
-def assign(out_dir: Path, chapters: list[str] | None = None, *, points: float = 1.0) -> list[Path]:
+def assign(out_dir: Path, chapters: list[str] | None = None, *, points: float = 1.0, repo_url: str | None = None,
+           book_url: str | None = None) -> list[Path]:
     """Write the student notebooks of ``chapters`` (file stems such as ``"target_labels"``; default:
     every chapter with a self-check) and ``assignment.json`` into ``out_dir``; return the notebooks.
 
-    Each exercise with a self-check is worth ``points``. An unknown chapter, or one without a
+    Each exercise with a self-check is worth ``points``; ``repo_url`` and ``book_url`` are as for
+    ``python tools/book.py notebooks`` (the Colab install cell, links to the book). An unknown chapter, or one without a
     self-check, is a ``ValueError`` that names the chapters that have one.
     """
     import jupytext
@@ -181,7 +183,8 @@ def assign(out_dir: Path, chapters: list[str] | None = None, *, points: float = 
     written, exercises = [], []
     for stem in chapters:
         doc = paths[stem].relative_to(ROOT).with_suffix("").as_posix()
-        nb = convert_notebook(jupytext.read(paths[stem]), doc, index, student=True, link_notebooks=True)
+        nb = convert_notebook(jupytext.read(paths[stem]), doc, index, student=True, link_notebooks=True,
+                              repo_url=repo_url, book_url=book_url)
         labels = [lb for lb in checks.labels() if checks.describe(lb).chapter == doc]
         exercises += exercises_of(nb, f"{stem}.ipynb", labels, points=points)
         target = out_dir / f"{stem}.ipynb"
@@ -256,8 +259,9 @@ def grading_notebook(nb, exercises: list[Exercise]):
     return nb, read
 
 
-def _verdicts(nb) -> dict[str, tuple[str, str]]:
-    """Label -> (status, message) read from the outputs of an executed grading notebook."""
+def _verdicts(nb, stopped: str | None = None) -> dict[str, tuple[str, str]]:
+    """Label -> (status, message) read from the outputs of an executed grading notebook;
+    ``stopped`` is why the execution stopped early (a timeout, a kernel that died), if it did."""
     from fairnotes import checks
 
     out = {}
@@ -278,7 +282,8 @@ def _verdicts(nb) -> dict[str, tuple[str, str]]:
             out[label] = ("error", f"The self-check cell raised {errors[0]['ename']}: {errors[0]['evalue']}"
                                    " (an earlier cell may have failed; see the executed notebook).")
         else:
-            out[label] = ("error", "The self-check cell did not run (the notebook stopped before it).")
+            out[label] = ("error", "The self-check cell did not run: the notebook stopped before it"
+                                   + (f" ({stopped})." if stopped else "."))
     return out
 
 
@@ -311,12 +316,20 @@ def grade_notebook(path: Path, exercises: list[Exercise], *, fast: bool = True, 
     import nbformat
     from nbclient import NotebookClient
 
-    nb, read = grading_notebook(nbformat.read(path, as_version=4), exercises)
+    try:
+        submitted = nbformat.read(path, as_version=4)
+    except Exception as err:  # not a notebook (nbformat raises several kinds): no exercise can be read
+        return {ex.label: ("error", f"{Path(path).name} cannot be read as a notebook: {err}") for ex in exercises}
+    nb, read = grading_notebook(submitted, exercises)
     if len(read) < len(exercises):
+        stopped = None
         with _environment(fast):
-            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-        read.update(_verdicts(nb))
+            try:
+                NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                               resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+            except Exception as err:  # a cell over the timeout, a kernel that died: grade what ran
+                stopped = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        read.update(_verdicts(nb, stopped))
         if executed is not None:
             executed.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, executed)
@@ -405,6 +418,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--chapters", nargs="+", default=None,
                    help="chapter file stems (default: every chapter with a self-check)")
     a.add_argument("--points", type=float, default=1.0, help="points per exercise (default 1)")
+    a.add_argument("--repo-url", help="as for 'notebooks': a first cell that installs fairnotes in Colab")
+    a.add_argument("--book-url", help="as for 'notebooks': glossary terms and references link to the book")
     g = sub.add_parser("grade", help="execute and grade a folder of submissions (one folder per student)")
     g.add_argument("submissions", type=Path)
     g.add_argument("--assignment", type=Path, required=True, help="the folder written by 'grader assign'")
@@ -420,7 +435,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``python tools/book.py grader ...``."""
     if args.grader_command == "assign":
-        for path in assign(args.out_dir, args.chapters, points=args.points):
+        for path in assign(args.out_dir, args.chapters, points=args.points, repo_url=args.repo_url,
+                           book_url=args.book_url):
             print(path)
         print(args.out_dir / MANIFEST)
         return 0
