@@ -20,7 +20,7 @@ executed notebooks.
 
 Why not otter-grader or nbgrader: otter-grader 7.0.0 does not install beside the book's pinned
 environment without changing it (pip would downgrade wrapt, which TensorFlow uses, from 2.x to
-1.17) and grades in Docker by default. nbgrader 0.9.6 installs beside it, but brings 46 packages
+1.17) and grades in Docker by default. nbgrader 0.9.6 installs beside it, but brings 46 other packages
 (JupyterLab, Jupyter Server, a notebook server, a SQL gradebook) into an environment that CI
 installs afresh, and its path is a course directory, a gradebook database and three commands, with
 its own copies of the tests in the notebooks. The self-checks already compute every expected value
