@@ -94,6 +94,7 @@ CHAPTER_TITLES = {
     "book/target_nets": "Target labels beyond Gaussian processes",
     "book/compare": "Comparing mitigations on the same people",
     "book/proxies": "Audits with ground truth and through proxies",
+    "book/deployed": "Auditing a deployed model",
 }
 
 
@@ -380,3 +381,27 @@ def _px_ex_2(answer, model, X, s, train, test):
     expected = "larger" if est[(0, 1)] > est[(0,)] else "smaller"
     return answer == expected, (f"Mean estimated |change|: {est[(0,)]:.4f} with age fixed, "
                                 f"{est[(0, 1)]:.4f} with age and x1 fixed.")
+
+
+@_register("dep-ex-2", "book/deployed",
+           "with a false-alarm rate of 0.1% instead of 5%, does the first alarm after the retraining come "
+           "earlier, later, or in the same window?",
+           "'earlier', 'later' or 'same window'", ("history", "p0", "p1", "window", "change"),
+           "What does a smaller false-alarm rate do to the threshold, and what must the same statistic do "
+           "to cross a higher one?",
+           options=("earlier", "later", "same window"))
+def _dep_ex_2(answer, history, p0, p1, window, change):
+    from fairnotes.monitor import Cusum
+
+    counts = np.asarray(history["flagged"], dtype=float)
+    statistic = Cusum.paths(counts, people=int(window), p0=p0, p1=p1)[0]
+    first = {}
+    for rate in (0.05, 0.001):
+        det = Cusum.calibrate(p0=p0, p1=p1, people=int(window), horizon=len(counts), false_alarm=rate,
+                              n_streams=20000, seed=0)
+        above = np.flatnonzero(statistic > det.threshold)
+        above = above[above >= change]
+        first[rate] = int(above[0]) if len(above) else len(counts)
+    expected = ("same window" if first[0.001] == first[0.05] else "later" if first[0.001] > first[0.05] else "earlier")
+    return answer == expected, (f"The first alarm after the retraining: window {first[0.05]} at 5%, "
+                                f"window {first[0.001]} at 0.1% ({len(counts)} means none).")

@@ -30,7 +30,7 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
-from fairnotes._validation import column_index, fraction, matrix, positive_int, positive_number
+from fairnotes._validation import column_index, fraction, matrix, nonnegative_number, positive_int, positive_number
 
 __all__ = ["AuditedModel", "Cusum", "WindowedMonitor", "quantile_demographic_drift"]
 
@@ -187,7 +187,7 @@ class Cusum:
 
     def __init__(self, *, p0: float, p1: float, threshold: float):
         self.p0, self.p1 = _shares(p0, p1)
-        self.threshold = positive_number("threshold", threshold)
+        self.threshold = nonnegative_number("threshold", threshold)
         self.statistic = self.last = 0.0
 
     @property
@@ -232,7 +232,11 @@ class Cusum:
         people, on a stream without change (each person flagged with probability ``p0``), is
         ``false_alarm``: the threshold is the ``1 - false_alarm`` quantile of the largest statistic
         over ``n_streams`` simulated streams (Monte Carlo error about
-        ``sqrt(false_alarm (1 - false_alarm) / n_streams)``). See :doc:`/book/deployed`."""
+        ``sqrt(false_alarm (1 - false_alarm) / n_streams)``). The statistic moves in discrete steps,
+        so the rate is at most ``false_alarm``; it is 0 when fewer than ``false_alarm`` of the
+        streams ever leave 0 (a window so large or a ``p1`` so far from ``p0`` that any rise of
+        the statistic is already rare), and the rate is then smaller than asked.
+        See :doc:`/book/deployed`."""
         people, horizon = positive_int("people", people), positive_int("horizon", horizon)
         n_streams = positive_int("n_streams", n_streams)
         if not 0 < float(false_alarm) < 1:
@@ -240,11 +244,7 @@ class Cusum:
         p0, p1 = _shares(p0, p1)
         counts = np.random.default_rng(seed).binomial(people, p0, size=(n_streams, horizon))
         peak = cls.paths(counts, people=people, p0=p0, p1=p1).max(axis=1)
-        threshold = float(np.quantile(peak, 1 - false_alarm))
-        if threshold <= 0:
-            raise ValueError("the calibrated threshold is 0: with these shares and window no stream without change "
-                             "ever moves the statistic; choose a larger window or a p1 closer to p0")
-        return cls(p0=p0, p1=p1, threshold=threshold)
+        return cls(p0=p0, p1=p1, threshold=float(np.quantile(peak, 1 - false_alarm)))
 
     def expected_delay(self, *, people: int) -> float:
         """Windows the statistic needs, on average, to climb from 0 to the threshold once the flagged
