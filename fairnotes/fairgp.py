@@ -16,8 +16,9 @@ Gauss-Hermite quadrature; the debiasing parameters ``P[s, ybar] = P(y=1 | ybar, 
 model: ``s`` reaches the likelihood only (*FairGP*) or also the kernel (*FairGP\\**,
 ``s_as_input=True``).
 
-Importing this module imports TensorFlow and GPflow (a few seconds); ``import fairnotes`` does not
-import it.
+Importing this module imports TensorFlow and GPflow (a few seconds); they come with the extra
+``pip install 'fairnotes[gp]'`` (which also pins numpy<2 for GPflow 2.11). ``import fairnotes`` and
+every other module work without them.
 """
 
 from __future__ import annotations
@@ -29,9 +30,14 @@ from typing import Callable, Optional, Sequence
 
 from fairnotes._tensorflow import import_tensorflow, quiet_startup
 
-tf = import_tensorflow()  # without TensorFlow's start-up lines (real warnings still show)
-with quiet_startup():
-    import gpflow  # noqa: E402
+try:
+    tf = import_tensorflow()  # without TensorFlow's start-up lines (real warnings still show)
+    with quiet_startup():
+        import gpflow  # noqa: E402
+except ImportError as _missing:  # the core of fairnotes works without them; only this module needs them
+    raise ImportError(f"fairnotes.fairgp needs TensorFlow and GPflow ({_missing}): install the extra with "
+                      "pip install 'fairnotes[gp]' (it also installs numpy<2, which GPflow 2.11 requires; "
+                      "restart the Python session afterwards)") from _missing
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -353,7 +353,7 @@ def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, se
     ``progress`` and ``desc`` (default ``kind``) set the progress bar.
     Returns the fitted :class:`fairnotes.fairgp.FairGP`. See the chapter :doc:`/book/fairgp_parity`.
     """
-    from fairnotes import fairgp, target_labels
+    from fairnotes import target_labels
 
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
@@ -364,6 +364,8 @@ def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, se
     else:
         P = parameters if parameters is not None else target_labels.parity_parameters(sp.base_rates(), target)
     settings = {k: v for k, v in settings.items() if v is not None}  # None: the default setting
+    from fairnotes import fairgp  # TensorFlow and GPflow (the fairnotes[gp] extra), after the cheap checks
+
     clf = fairgp.FairGP(P, s_as_input=kind.endswith("*"), seed=seed, desc=desc or kind, progress=progress,
                         **fairgp_settings(**settings))
     return clf.fit(sp.X_train, sp.y_train, sp.s_train,
