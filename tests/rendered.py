@@ -203,6 +203,72 @@ def inspect_pages(browser, html: Path, pages: list[str], screenshots: Path | Non
     return report
 
 
+INTERACTIVE_PAGES = ("book/fairgp_parity", "book/smooth_sensitivity", "book/adversarial")
+
+_JS_FIGURE_STATE = r"""
+const gd = document.querySelectorAll("div.fairnotes-interactive .fairnotes-plot")[arguments[0]];
+return JSON.stringify([gd.data.map(t => [t.x, t.y]), gd.layout.title && gd.layout.title.text]);
+"""
+
+
+def offline(browser) -> None:
+    """Switch the browser's network off (Chrome DevTools: every request that is not a file fails)."""
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+def move_sliders(browser, page: Path) -> tuple[int, list[str]]:
+    """Open ``page`` (network off beforehand: :func:`offline`), wait for its interactive figures
+    (``fairnotes/interactive.py``) to be drawn, click another step of every slider of every figure
+    and check that the plotted data changed. Returns the number of figures and the problems found.
+    """
+    import time
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    load(browser, page, DESKTOP)
+    problems = []
+    remote = browser.execute_script(
+        "return Array.from(document.querySelectorAll('script[src], link[href]'))"
+        ".map(e => e.getAttribute('src') || e.getAttribute('href')).filter(u => /^(https?:)?\\/\\//.test(u))")
+    problems += [f"{page.name}: loads {u} from the network" for u in remote if "plot" in u or u.endswith(".js")]
+    boxes = browser.find_elements(By.CSS_SELECTOR, "div.fairnotes-interactive")
+    for _ in range(40):
+        drawn = browser.execute_script(
+            "return Array.from(document.querySelectorAll('div.fairnotes-interactive'))"
+            ".filter(b => b.getAttribute('data-drawn') === 'yes').length")
+        if drawn == len(boxes):
+            break
+        time.sleep(0.25)
+    if not boxes:
+        return 0, [f"{page.name}: no interactive figure"]
+    if drawn != len(boxes):
+        return len(boxes), [f"{page.name}: {drawn} of {len(boxes)} interactive figures drawn (plotly.js not served?)"]
+    for i, box in enumerate(boxes):
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+        for k, group in enumerate(box.find_elements(By.CSS_SELECTOR, "g.slider-group")):
+            rail = group.find_element(By.CSS_SELECTOR, "rect.slider-rail-touch-rect")
+            labels = group.find_elements(By.CSS_SELECTOR, "g.slider-label-group")
+            if len(labels) < 2:
+                problems.append(f"{page.name}: figure {i + 1}, slider {k + 1} has {len(labels)} step(s)")
+                continue
+            before = browser.execute_script(_JS_FIGURE_STATE, i)
+            active = browser.execute_script(
+                "return document.querySelectorAll('div.fairnotes-interactive .fairnotes-plot')[arguments[0]]"
+                "._fullLayout.sliders[arguments[1]].active", i, k)
+            target = labels[0] if active else labels[-1]
+            dx = browser.execute_script(
+                "const a = arguments[0].getBoundingClientRect(), l = arguments[1].getBoundingClientRect();"
+                "return l.x + l.width / 2 - (a.x + a.width / 2)", rail, target)
+            ActionChains(browser).move_to_element_with_offset(rail, int(dx), 0).click().perform()
+            time.sleep(0.4)
+            if browser.execute_script(_JS_FIGURE_STATE, i) == before:
+                problems.append(f"{page.name}: figure {i + 1}, slider {k + 1}: the data did not change")
+    return len(boxes), problems
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     flags = {a for a in argv if a.startswith("--")}

@@ -122,6 +122,27 @@ def test_pages_render_in_a_browser(built_book):
         browser.quit()
 
 
+def test_interactive_figures_work_offline(built_book):
+    """The three interactive figures (fairnotes/interactive.py) work with the network switched off:
+    plotly.js is served by the book (_ext/local_plotly.py), and moving each slider changes the plot."""
+    static = built_book / "_static" / "plotly"
+    assert (static / "plotly.min.js").exists() and (static / "fairnotes-interactive.js").exists()
+    for rel in rendered.INTERACTIVE_PAGES:
+        text = (built_book / (rel + ".html")).read_text()
+        assert "cdn.plot.ly" not in text and "_static/plotly/plotly.min.js" in text, rel
+    browser = _chromium()
+    try:
+        rendered.offline(browser)
+        found, problems = {}, []
+        for rel in rendered.INTERACTIVE_PAGES:
+            found[rel], p = rendered.move_sliders(browser, built_book / (rel + ".html"))
+            problems += p
+    finally:
+        browser.quit()
+    assert not problems, "\n".join(problems)
+    assert all(found.values()), f"pages without an interactive figure: {found}"
+
+
 SCREENSHOT_WIDTHS = (rendered.DESKTOP, rendered.PHONE)  # a laptop, and a phone held upright
 
 
