@@ -4,15 +4,16 @@ The package holds what a reader would reuse; the chapters in ``book/`` hold the 
 
 * numpy and pandas only, imported with the package: :mod:`fairnotes.data`,
   :mod:`fairnotes.metrics`, :mod:`fairnotes.target_labels`, :mod:`fairnotes.counterfactual`,
-  :mod:`fairnotes.baselines` (with scipy and scikit-learn),
   :mod:`fairnotes.runtime`, the papers' and the book's settings, :mod:`fairnotes.presets`, and the
   stored paper-size runs, :mod:`fairnotes.runs`;
-* torch, imported when you import them: :mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`,
-  :mod:`fairnotes.adversarial`;
-* TensorFlow and GPflow: :mod:`fairnotes.fairgp`;
-* every model kind: :mod:`fairnotes.evaluation` (the auditability paper's evaluation) and
-  :mod:`fairnotes.audit` (one audit for torch, GPflow and plain callables);
-* figures in the book's one style: :mod:`fairnotes.plots` (matplotlib and seaborn).
+* imported when you import them: :mod:`fairnotes.baselines` (scipy and scikit-learn), the torch
+  modules :mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`, :mod:`fairnotes.adversarial`
+  and :mod:`fairnotes.monitor`, and the TensorFlow/GPflow module
+  :mod:`fairnotes.fairgp` (the ``gp`` extra);
+* on top of them: :mod:`fairnotes.audit` (one audit for torch, GPflow and plain callables) and
+  :mod:`fairnotes.evaluation` (the auditability paper's evaluation, for torch networks);
+* figures and tables in the book's one style: :mod:`fairnotes.plots` (matplotlib and seaborn),
+  :mod:`fairnotes.interactive` (Plotly) and :mod:`fairnotes.tables`.
 
 Private plumbing (input checks, torch helpers, the training cache) lives in modules whose names
 start with an underscore. The API reference appendix of the book documents every public name.

@@ -22,7 +22,7 @@ s)``, ``TNR*_s = P(ybar=0 | y=0, s)``, tied together by the constraint (Eq. 12):
 
 This module imports only numpy (and pandas for the tables), so ``import fairnotes.target_labels``
 is cheap; :mod:`fairnotes.fairgp` (TensorFlow/GPflow) and
-:mod:`fairnotes.target_nets` build on it.
+:class:`fairnotes.models.TargetLabelLoss` (torch) build on it.
 
 Conventions: ``s = 0`` is the group the labels disadvantage, ``s = 1`` the advantaged one, and
 ``base_rates`` is always ``(PR_0, PR_1)`` -- a length-2 sequence, array, dict ``{0: ., 1: .}`` or
