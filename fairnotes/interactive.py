@@ -220,7 +220,7 @@ def parity_sweep(sweep: pd.DataFrame, *, groups: Mapping[str, tuple[str, str]], 
         fig.add_trace(go.Scatter(x=cats, y=v[col], mode="markers+text", name=label, showlegend=False,
                                  marker={"color": colours, "symbol": symbols, "size": 12,
                                          "line": {"color": "#222222", "width": 1}},
-                                 texttemplate="%{y:.2f}", textposition="top center",
+                                 texttemplate="%{y:.2f}", textposition="top center", cliponaxis=False,
                                  hovertemplate="%{x}: " + label + " %{y:.3f}<extra></extra>"), row=row, col=1)
     fig.add_hline(y=1, line={"color": _REFERENCE, "dash": "dot", "width": 1}, row=2, col=1)
 
