@@ -422,13 +422,14 @@ def tradeoff_sweep(sweep: pd.DataFrame, *, attributes: Sequence[str] = ("race", 
                                  hovertemplate="λ %{text}: p%-rule %{x:.0f}, accuracy %{y:.3f}<extra>" + a + "</extra>"))
     start = _nearest(factors, active)
     positions = {a: p for a, p in zip(attributes, ("top center", "bottom center", "middle left", "middle right"))}
+    sizes = {a: 20 - 5 * k for k, a in enumerate(attributes)}   # the first largest: a point on top of another shows both
 
     def current(k):
         return [(_floats([d.loc[k, col]]), _floats([d.loc[k, "accuracy"]])) for col in cols]
 
     for (a, col), (x, y) in zip(zip(attributes, cols), current(start)):
         fig.add_trace(go.Scatter(x=x, y=y, mode="markers+text", showlegend=False, name=f"{a}, current",
-                                 marker={"color": plots.color(a), "symbol": symbols[a], "size": 17,
+                                 marker={"color": plots.color(a), "symbol": symbols[a], "size": sizes[a],
                                          "line": {"color": "#222222", "width": 1.5}},
                                  text=[a], textposition=positions[a], textfont={"color": plots.color(a)},
                                  hovertemplate="p%-rule %{x:.0f}, accuracy %{y:.3f}<extra>" + a + "</extra>"))
