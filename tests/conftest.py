@@ -27,6 +27,8 @@ NB_DIR = Path(__file__).resolve().parent / "_notebooks"
 sys.path.insert(0, str(ROOT / "tools"))
 from toc import appendix_files, is_notebook_chapter, notebook_chapters, toc_files  # noqa: E402,F401
 
+import environments  # noqa: E402  (tests/environments.py: which tests need GPflow or the book)
+
 
 def pytest_configure(config):
     import jupytext
@@ -62,6 +64,7 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def pytest_collection_modifyitems(session, config, items):
+    environments.mark(items)  # the markers gp and book (tests/environments.py): CI's numpy-2 run leaves them out
     seen = set()
     for item in items:
         p = Path(str(item.fspath))
