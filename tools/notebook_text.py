@@ -718,23 +718,100 @@ def _resolve_glue_pointers(cells: list) -> None:
             cell.source = _GLUE_MARK.sub(pointer, cell.source)
 
 
-def colab_install_cell(repo_url: str, ref: str | None = None):
+#: What the extra ``fairnotes[gp]`` brings, and the package's functions that import
+#: :mod:`fairnotes.fairgp` inside (``tests/test_colab_install.py`` keeps the list complete).
+GP_MODULES = ("gpflow", "tensorflow", "tensorflow_probability", "tf_keras", "fairnotes.fairgp")
+GP_FUNCTIONS = frozenset({"fit_fairgp"})
+
+
+def needs_gp(nb) -> bool:
+    """Whether a chapter's code needs TensorFlow and GPflow: it imports them or :mod:`fairnotes.fairgp`
+    (``from fairnotes import fairgp`` too) or calls a function of :data:`GP_FUNCTIONS`.
+
+    GPflow 2.11 needs numpy<2; Colab has numpy 2, so such a chapter's install cell replaces numpy
+    and the session must restart once. The other chapters install without it."""
+    import ast
+
+    def gp_module(name):
+        return any(name == m or name.startswith(m + ".") for m in GP_MODULES)
+
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        # IPython's magics and shell escapes are not Python
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.split("\n"))
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import) and any(gp_module(a.name) for a in node.names):
+                return True
+            if isinstance(node, ast.ImportFrom) and node.module and (
+                    gp_module(node.module) or any(gp_module(f"{node.module}.{a.name}") for a in node.names)):
+                return True
+            if (isinstance(node, ast.Name) and node.id in GP_FUNCTIONS) or (
+                    isinstance(node, ast.Attribute) and node.attr in GP_FUNCTIONS):
+                return True
+    return False
+
+
+#: What the GP chapters' install cell says before it installs (and the exception that stops "Run all").
+GP_RESTART_NOTE = ("This chapter uses Gaussian processes. GPflow 2.11 needs numpy<2 and Colab has numpy 2, so "
+                   "installing fairnotes[gp] replaces numpy: afterwards restart the session once "
+                   "(Runtime > Restart session) and run the notebook again from the top.")
+GP_RESTART_NOW = ("Installed. Now restart the session (Runtime > Restart session) and run the notebook again "
+                  "from the top; this cell will then find everything installed and do nothing.")
+
+
+def _call(opening: str, text: str, closing: str, width: int = 96) -> str:
+    """``opening`` + the string ``text`` as adjacent literals of at most ``width`` columns + ``closing``."""
+    indent, pieces, line = " " * len(opening), [], ""
+    for word in text.split(" "):
+        if line and len(indent) + len(line) + len(word) + 3 > width:
+            pieces.append(line)
+            line = ""
+        line += word + " "
+    pieces.append(line.rstrip())
+    literals = [repr(piece) for piece in pieces]
+    return opening + ("\n" + indent).join(literals) + closing
+
+
+def colab_install_cell(repo_url: str, ref: str | None = None, *, gp: bool = False):
     """A hidden first cell that, in Google Colab only, installs fairnotes from its repository.
 
     Colab has neither fairnotes nor myst-nb (whose ``glue`` the chapters call); elsewhere (Binder,
     a local Jupyter) the environment comes from ``requirements.txt`` and the cell does nothing.
+    The cell installs only what its chapter needs: ``fairnotes[torch,plots]``, which keeps Colab's
+    numpy 2 (no restart), and with ``gp`` (a chapter with Gaussian processes, :func:`needs_gp`)
+    ``fairnotes[torch,gp,plots]``, which brings numpy<2: the cell says so before it installs, then
+    stops the notebook and asks for one restart. Run again, it finds everything installed and does
+    nothing.
     """
     from importlib.metadata import version
 
     target = f"git+{repo_url.rstrip('/')}" + (f"@{ref}" if ref else "")
-    source = "\n".join([
-        "# @title Install fairnotes (only when this notebook runs in Google Colab)",
-        "import subprocess, sys",
-        'if "google.colab" in sys.modules:',
+    extras = "torch,gp,plots" if gp else "torch,plots"
+    modules = ["fairnotes", "myst_nb", "gpflow"] if gp else ["fairnotes", "myst_nb"]
+    pip = [
         "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",",
-        f'                           "fairnotes[torch,gp,plots] @ {target}", "myst-nb=={version("myst-nb")}"])',
-    ])
-    cell = nbformat.v4.new_code_cell(source)
+        f'                           "fairnotes[{extras}] @ {target}", "myst-nb=={version("myst-nb")}"])',
+    ]
+    if gp:
+        lines = [
+            "# @title Install fairnotes with GPflow (only in Google Colab; then restart the session once)",
+            "import importlib.util, subprocess, sys",
+            f"missing = [m for m in {modules!r} if importlib.util.find_spec(m) is None]",
+            'if "google.colab" in sys.modules and missing:',
+            _call("    print(", GP_RESTART_NOTE, ", flush=True)"),
+            *pip,
+            _call("    raise RuntimeError(", GP_RESTART_NOW, ")"),
+        ]
+    else:
+        lines = [
+            "# @title Install fairnotes (only when this notebook runs in Google Colab; no restart needed)",
+            "import importlib.util, subprocess, sys",
+            f"missing = [m for m in {modules!r} if importlib.util.find_spec(m) is None]",
+            'if "google.colab" in sys.modules and missing:',
+            *pip,
+        ]
+    cell = nbformat.v4.new_code_cell("\n".join(lines))
     cell.metadata.update({"tags": ["colab-install"], "cellView": "form", "jupyter": {"source_hidden": True}})
     return cell
 
@@ -772,7 +849,7 @@ def convert_notebook(nb, doc: str, index: BookIndex, *, student: bool = False, g
         defs = " ".join(f"\\newcommand{{\\{m}}}{{{index.macros[m]}}}" for m in used)
         cells.insert(0, nbformat.v4.new_markdown_cell(f"${defs}$"))
     if repo_url:
-        cells.insert(0, colab_install_cell(repo_url, repo_ref))
+        cells.insert(0, colab_install_cell(repo_url, repo_ref, gp=needs_gp(nb)))
     if ctx.glue is None:
         _resolve_glue_pointers(cells)
     nb.cells = cells
