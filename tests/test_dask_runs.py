@@ -83,3 +83,20 @@ def test_bad_workers_or_scheduler_are_named():
         cluster.run_pieces({}, print, scheduler="nowhere")
     with pytest.raises(SystemExit):
         ablations.main(["zafar_eqopp", "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"])
+
+
+def test_paper_runs_gather_each_chapter_into_its_file_with_where_it_ran(tmp_path, monkeypatch):
+    """The gathering step of tools/paper_runs.py (the chapter itself replaced by a stand-in: hours)."""
+    import paper_runs
+
+    monkeypatch.setattr(paper_runs, "compute_experiment", lambda chapter, command: {
+        "chapter": chapter, "provenance": {"command": command}, "values": {"sizes": {"n": 1}}, "glued": {"n": "1"}})
+    monkeypatch.setattr(paper_runs, "results_path", lambda chapter: tmp_path / f"{chapter}.json")
+    written = paper_runs.run_experiments(["audit"], "python tools/paper_runs.py audit --workers 0", workers=0,
+                                         progress=False)
+    assert written == [tmp_path / "audit.json"]
+    data = json.loads(written[0].read_text())
+    assert data["values"] == {"sizes": {"n": 1}} and data["glued"] == {"n": "1"}
+    prov = data["provenance"]
+    assert prov["workers"] == 0 and prov["scheduler"] is None and prov["threads_per_piece"] == 1
+    assert prov["process"].endswith(f":{os.getpid()}") and prov["command"].endswith("--workers 0")

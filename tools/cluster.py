@@ -94,8 +94,9 @@ def run_pieces(pieces: dict[str, tuple[str, str, tuple]], on_done: Callable[[str
 
     ``workers=0`` computes them one after another in this process, ``workers=N`` on a local Dask
     cluster of N single-threaded worker processes, ``scheduler=ADDRESS`` on an existing cluster
-    (``workers`` is then ignored). The first piece that fails stops the run with its error; the
-    pieces finished before it have been handed to ``on_done``. Returns where the pieces ran:
+    (``workers`` is then ignored); a local cluster has no more workers than pieces. The first piece
+    that fails stops the run with its error; the pieces finished before it have been handed to
+    ``on_done``. Returns where the pieces ran:
     ``{"workers": number of worker processes (0: this process), "scheduler": address or None,
     "threads_per_piece": 1}``.
     """
@@ -114,13 +115,17 @@ def run_pieces(pieces: dict[str, tuple[str, str, tuple]], on_done: Callable[[str
         return info
 
     import cloudpickle
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers need not import this file
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               env={name: "1" for name in THREAD_VARIABLES})
+        workers = min(workers, len(pieces))   # no idle worker processes
+        # the workers' statistical profiler samples every thread every 10 ms: CPU a piece would otherwise get
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   env={name: "1" for name in THREAD_VARIABLES})
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             info["workers"] = len(client.scheduler_info(n_workers=-1)["workers"]) if scheduler else workers

@@ -169,6 +169,7 @@ def run_experiments(chapters: list[str], command: str, *, workers: int = 0, sche
     soon as its chapter finishes. Returns the files written."""
     check_where(workers, scheduler)
     # where the pieces run (workers=0: this process), written into every results file
+    workers = min(workers, len(chapters))   # as run_pieces: no more local workers than pieces
     where = {"workers": workers, "scheduler": "LocalCluster" if workers else None, "threads_per_piece": 1}
     written = []
 
