@@ -25,16 +25,19 @@ Explained in the chapter :doc:`/book/deployed`.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 
 import numpy as np
 import pandas as pd
 
-from fairnotes._validation import column_index, fraction, matrix, nonnegative_number, positive_int, positive_number
+from fairnotes._validation import column_index, fraction, nonnegative_number, positive_int, positive_number
 
 __all__ = ["AuditedModel", "Cusum", "WindowedMonitor", "quantile_demographic_drift"]
 
 _CONSTANT_DIRECTION = {"mean", "linear", "fixed"}
+_NEEDED = ["probability", "prediction", "flagged"]
+_MEASURES = ["sensitivity", "proxy_sensitivity"]
 
 
 # --------------------------------------------------------------------------- the audited model
@@ -59,6 +62,9 @@ class AuditedModel:
         The decision threshold on the probability (default 0.5).
     chunk_size
         Rows per forward-backward pass: the memory of a call is bounded by the chunk.
+
+    The audited model serves a frozen copy of ``model`` in eval mode, made when it is created: a
+    model retrained later is a new ``AuditedModel``, as it is a new deployment.
     """
 
     def __init__(self, model, *, s_column: int | None = None, shift=None, flag_threshold: float | None = None,
@@ -78,6 +84,25 @@ class AuditedModel:
         self.chunk_size = positive_int("chunk_size", chunk_size)
         self.flag_threshold = None if flag_threshold is None else positive_number("flag_threshold", flag_threshold)
         self.direction = self._constant_direction() if shift is not None else None
+        # the model served: a frozen copy in eval mode, made once (no mode or flag to switch per batch)
+        self._net = copy.deepcopy(model).eval()
+        for p in self._net.parameters():
+            p.requires_grad_(False)
+        from fairnotes._torch import dtype_of
+
+        self._dtype = dtype_of(self._net)
+        self._direction = None if self.direction is None else torch.as_tensor(self.direction, dtype=self._dtype)
+        self._layers = _relu_layers(self._net)
+        self._tangents = None
+        if self._layers is not None and (self.shift is None or self._direction is not None):
+            tangents = [] if self._direction is None else [self._direction]
+            if self.s_column is not None:
+                e = torch.zeros(self._layers[0][0].shape[1], dtype=self._dtype)
+                e[self.s_column] = 1.0
+                tangents.append(e)
+            self._tangents = torch.stack(tangents)
+        self.method = ("forward mode (a ReLU network's directional derivatives along with its forward pass)"
+                       if self._tangents is not None else "one backward pass (torch autograd)")
 
     @property
     def flag_by(self) -> str:
@@ -107,54 +132,82 @@ class AuditedModel:
         Z = X if self.shift.feature_names is None else pd.DataFrame(X, columns=list(self.shift.feature_names))
         return np.asarray(self.shift.counterfactual(Z, s), dtype=np.float64) - X
 
-    def serve(self, X, *, s=None) -> pd.DataFrame:
-        """Predictions of the rows ``X`` with their measures, one forward-backward pass per chunk.
+    def _rows(self, X):
+        """``X`` as a finite tensor in the model's dtype, of the width the model expects."""
+        import torch
+
+        if isinstance(X, pd.DataFrame):
+            X = X.to_numpy()
+        if not isinstance(X, (np.ndarray, torch.Tensor)):
+            raise TypeError(f"X must be a numpy array, a DataFrame or a tensor, got {type(X).__name__}")
+        x = torch.as_tensor(np.asarray(X) if isinstance(X, np.ndarray) else X.detach(), dtype=self._dtype)
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"X must be a non-empty 2-D array (people x features), got shape {tuple(x.shape)}")
+        if self.n_features is not None and x.shape[1] != self.n_features:
+            raise ValueError(f"X has {x.shape[1]} columns but the audited model expects {self.n_features}")
+        # one reduction on the fast path (a NaN or an infinity makes the sum non-finite); the
+        # elementwise check only when it is not finite
+        if not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
+            raise ValueError(f"X contains NaN or infinite values ({int((~torch.isfinite(x)).sum())} entries)")
+        return x
+
+    def serve(self, X, *, s=None, as_frame: bool = True):
+        """Predictions of the rows ``X`` with their measures, from one pass per chunk of rows.
 
         Returns a DataFrame with ``probability``, ``prediction`` (0/1 at ``threshold``),
-        ``sensitivity`` (with ``s_column``), ``proxy_sensitivity`` (with a shift) and ``flagged``.
+        ``sensitivity`` (with ``s_column``), ``proxy_sensitivity`` (with a shift) and ``flagged``;
+        with ``as_frame=False`` a dict of those numpy arrays (no pandas on the serving path).
         ``s`` is needed only for a shift whose direction differs from person to person. Raises
-        ``ValueError`` for rows of the wrong width or with NaN. See :doc:`/book/deployed`.
+        ``ValueError`` for rows of the wrong width or with NaN.
+
+        How: for the book's ReLU networks and logistic regression under a mean or linear shift,
+        the directional derivatives ride along with the forward pass (forward mode: a constant
+        direction stays one vector through the first layer and is then masked by each ReLU); for
+        any other model, one forward and one backward pass (autograd) per chunk. ``method`` says
+        which. See :doc:`/book/deployed`.
         """
         import torch
 
-        from fairnotes._torch import dtype_of, eval_mode
+        x_all = self._rows(X)
+        if self.shift is not None and self._direction is None:
+            V = torch.as_tensor(self._directions(x_all.double().numpy(), s), dtype=self._dtype)
+        else:
+            V = None
+        n = x_all.shape[0]
+        prob, sens, proxy = (torch.empty(n, dtype=self._dtype) for _ in range(3))
+        if self._tangents is not None:
+            parts = [_forward_mode(self._layers, x_all[i:i + self.chunk_size], self._tangents)
+                     for i in range(0, n, self.chunk_size)]
+            p, dp = parts[0] if len(parts) == 1 else (torch.cat([q for q, _ in parts]), torch.cat([d for _, d in parts]))
+            return self._table(p, dp[:, -1].abs() if self.s_column is not None else None,
+                               dp[:, 0].abs() if self._direction is not None else None, n, as_frame)
+        with torch.enable_grad():
+            for start in range(0, n, self.chunk_size):
+                rows = slice(start, start + self.chunk_size)
+                x = x_all[rows].requires_grad_(True)
+                out = self._net(x)
+                if out.numel() != x.shape[0]:
+                    raise ValueError(f"the model must return one probability per row, got shape {tuple(out.shape)}")
+                (g,) = torch.autograd.grad(out.sum(), x)
+                prob[rows] = out.detach().reshape(-1)
+                if self.s_column is not None:
+                    sens[rows] = g[:, self.s_column].abs()
+                if self._direction is not None:
+                    proxy[rows] = (g @ self._direction).abs()
+                elif V is not None:
+                    proxy[rows] = (g * V[rows]).sum(dim=1).abs()
+        return self._table(prob, sens, proxy, n, as_frame)
 
-        X = matrix("X", X)
-        if self.n_features is not None and X.shape[1] != self.n_features:
-            raise ValueError(f"X has {X.shape[1]} columns but the audited model expects {self.n_features}")
-        V = self._directions(X, s) if self.shift is not None else None
-        dtype = dtype_of(self.model)
-        prob, sens, proxy = (np.empty(len(X)) for _ in range(3))
-        params = [(p, p.requires_grad) for p in self.model.parameters()]
-        with eval_mode(self.model), torch.enable_grad():
-            try:
-                for p, _ in params:
-                    p.requires_grad_(False)
-                for start in range(0, len(X), self.chunk_size):
-                    rows = slice(start, start + self.chunk_size)
-                    x = torch.as_tensor(X[rows], dtype=dtype).requires_grad_(True)
-                    out = self.model(x).reshape(-1)
-                    if out.shape[0] != x.shape[0]:
-                        raise ValueError(f"the model must return one probability per row, got shape {tuple(out.shape)}")
-                    (g,) = torch.autograd.grad(out.sum(), x)
-                    prob[rows] = out.detach().numpy()
-                    g = g.numpy().astype(np.float64)
-                    if self.s_column is not None:
-                        sens[rows] = np.abs(g[:, self.s_column])
-                    if V is not None:
-                        proxy[rows] = np.abs(np.einsum("ij,ij->i", g, V[rows]))
-            finally:
-                for p, flag in params:
-                    p.requires_grad_(flag)
-        table = {"probability": prob, "prediction": (prob > self.threshold).astype(int)}
-        if self.s_column is not None:
-            table["sensitivity"] = sens
-        if V is not None:
-            table["proxy_sensitivity"] = proxy
-        table = pd.DataFrame(table)
-        flag = table[self.flag_by].to_numpy()
-        table["flagged"] = flag > self.flag_threshold if self.flag_threshold is not None else False
-        return table
+    def _table(self, prob, sens, proxy, n, as_frame):
+        p = prob.numpy().astype(np.float64)
+        table = {"probability": p, "prediction": (p > self.threshold).astype(np.int64)}
+        if sens is not None and self.s_column is not None:
+            table["sensitivity"] = sens.numpy().astype(np.float64)
+        if proxy is not None and self.shift is not None:
+            table["proxy_sensitivity"] = proxy.numpy().astype(np.float64)
+        flag = table[self.flag_by]
+        table["flagged"] = flag > self.flag_threshold if self.flag_threshold is not None else np.zeros(n, dtype=bool)
+        return pd.DataFrame(table, copy=False) if as_frame else table
 
     def calibrate(self, X, *, percentile: float = 95.0, s=None) -> "AuditedModel":
         """Set ``flag_threshold`` to the ``percentile`` of the ``flag_by`` measure on reference rows
@@ -172,6 +225,62 @@ class AuditedModel:
     def __repr__(self) -> str:
         return (f"AuditedModel({type(self.model).__name__}, flag_by={self.flag_by!r}, "
                 f"flag_threshold={self.flag_threshold!r})")
+
+
+def _relu_layers(net):
+    """The layers of a book network that is a chain of Linear, ReLU and Dropout layers followed by a
+    sigmoid of one output (:class:`fairnotes.models.LinearNet`, :class:`fairnotes.models.LogisticRegression`),
+    or None for any other model (which is then differentiated by autograd)."""
+    import torch
+    from fairnotes import models
+
+    if type(net) is models.LinearNet and net.n_outputs == 1:
+        layers = list(net.net)
+    elif type(net) is models.LogisticRegression and net.n_outputs == 1:
+        layers = [net.linear]
+    else:
+        return None
+    ok = (torch.nn.Linear, torch.nn.ReLU, torch.nn.Dropout)
+    if not all(type(m) in ok for m in layers) or type(layers[0]) is not torch.nn.Linear:
+        return None
+    return [(m.weight, m.bias) if isinstance(m, torch.nn.Linear) else ("relu" if isinstance(m, torch.nn.ReLU) else None)
+            for m in layers]
+
+
+def _forward_mode(layers, x, tangents):
+    """Probabilities and their directional derivatives along each of the ``k`` constant ``tangents``
+    (``(k, d)``) for every row of ``x``, in one forward pass of a ReLU network (eval mode: dropout is
+    the identity). The first layer maps a constant tangent to a constant vector; after it the
+    tangents are carried row by row, masked by each ReLU."""
+    import torch
+
+    with torch.no_grad():
+        (W, b), rest = layers[0], layers[1:]
+        n, k = x.shape[0], tangents.shape[0]
+        h = torch.addmm(b, x, W.T)
+        T = tangents @ W.T                                 # (k, width): the same for every row
+        per_row = False
+        for layer in rest:
+            if layer is None:                              # dropout in eval mode
+                continue
+            if layer == "relu":
+                h = torch.relu(h)
+                mask = (h > 0).to(h.dtype)
+                if k == 1:
+                    T = mask * T                           # (n, width)
+                elif per_row:
+                    T = (T.view(n, k, -1) * mask.unsqueeze(1)).view(n * k, -1)
+                else:
+                    T = (mask.unsqueeze(1) * T.unsqueeze(0)).view(n * k, -1)
+                per_row = True
+            else:
+                W, b = layer
+                h = torch.addmm(b, h, W.T)
+                T = T @ W.T
+        p = torch.sigmoid(h[:, 0])
+        dz = T.view(n, k) if per_row else T[:, 0].expand(n, k)
+        dp = (p * (1 - p)).unsqueeze(1) * dz
+    return p, dp
 
 
 # --------------------------------------------------------------------------- the change detector
@@ -311,57 +420,62 @@ class WindowedMonitor:
         self.window = positive_int("window", window)
         self.detector, self.groups, self.bins = detector, tuple(groups), positive_int("bins", bins)
         self.rows = deque(maxlen=None if max_windows is None else positive_int("max_windows", max_windows))
-        self._buffer: list[pd.DataFrame] = []
+        self._buffer: list[dict] = []
         self._buffered = 0
         self.people = 0
 
     def observe(self, served: pd.DataFrame, *, s=None) -> list[dict]:
-        """Add a served batch (the output of :meth:`AuditedModel.serve`); ``s`` holds each person's
+        """Add a served batch (the output of :meth:`AuditedModel.serve`, a DataFrame or a dict of
+        arrays); ``s`` holds each person's
         recorded attribute, 0/1, or NaN where it is not recorded. Returns the windows it closed."""
-        if not isinstance(served, pd.DataFrame) or not {"probability", "prediction", "flagged"} <= set(served):
-            raise ValueError("observe needs the DataFrame returned by AuditedModel.serve (probability, prediction, flagged)")
-        part = served.reset_index(drop=True).copy()
+        if not isinstance(served, (pd.DataFrame, dict)) or not set(_NEEDED) <= set(served):
+            raise ValueError("observe needs what AuditedModel.serve returns (probability, prediction, flagged)")
+        cols = {c: np.asarray(served[c]) for c in _NEEDED + _MEASURES if c in served}
+        n = len(cols["probability"])
         if s is None:
-            part["s"] = np.nan
+            cols["s"] = np.full(n, np.nan)
         else:
             s = np.asarray(s, dtype=np.float64)
-            if s.shape != (len(part),):
-                raise ValueError(f"s must have one value per served row ({len(part)}), got shape {s.shape}")
+            if s.shape != (n,):
+                raise ValueError(f"s must have one value per served row ({n}), got shape {s.shape}")
             if not np.isin(s[~np.isnan(s)], (0, 1)).all():
                 raise ValueError("s must hold 0, 1 or NaN (not recorded)")
-            part["s"] = s
-        closed = []
-        while len(part):
-            take = self.window - self._buffered
-            self._buffer.append(part.iloc[:take])
-            self._buffered += len(part.iloc[:take])
-            part = part.iloc[take:]
+            cols["s"] = s
+        closed, start = [], 0
+        while start < n:
+            take = min(self.window - self._buffered, n - start)
+            self._buffer.append({c: v[start:start + take] for c, v in cols.items()})
+            self._buffered += take
+            start += take
             if self._buffered == self.window:
-                closed.append(self._close(pd.concat(self._buffer, ignore_index=True)))
+                w = {c: np.concatenate([b[c] for b in self._buffer]) for c in self._buffer[0]}
+                closed.append(self._close(w))
                 self._buffer, self._buffered = [], 0
         return closed
 
-    def _close(self, w: pd.DataFrame) -> dict:
+    def _close(self, w: dict) -> dict:
         index = self.rows[-1]["window"] + 1 if self.rows else 0
-        self.people += len(w)
+        n = len(w["probability"])
+        self.people += n
         k = int(w["flagged"].sum())
-        row = {"window": index, "people": len(w), "flagged": k, "flagged share": k / len(w),
+        row = {"window": index, "people": n, "flagged": k, "flagged share": k / n,
                "mean probability": float(w["probability"].mean()),
                "selection rate": float(w["prediction"].mean())}
-        for col in ("sensitivity", "proxy_sensitivity"):
+        for col in _MEASURES:
             if col in w:
                 row[f"mean {col.replace('_', ' ')}"] = float(w[col].mean())
-        rec = w[w["s"].notna()]
+        s, rates = w["s"], []
         for g, name in enumerate(self.groups):
-            m = rec["s"] == g
+            m = s == g
             row[f"recorded {name}"] = int(m.sum())
-            row[f"selection rate {name}"] = float(rec.loc[m, "prediction"].mean()) if m.any() else np.nan
-        s0, s1 = (row[f"selection rate {name}"] for name in self.groups)
-        row["disparate impact"] = s0 / s1 if s1 and np.isfinite(s1) and s1 > 0 else np.nan
-        row["statistical parity difference"] = s0 - s1
-        row["quantile demographic drift"] = quantile_demographic_drift(rec["probability"], rec["s"], bins=self.bins)
+            rates.append(float(w["prediction"][m].mean()) if m.any() else np.nan)
+            row[f"selection rate {name}"] = rates[-1]
+        row["disparate impact"] = rates[0] / rates[1] if np.isfinite(rates[1]) and rates[1] > 0 else np.nan
+        row["statistical parity difference"] = rates[0] - rates[1]
+        rec = ~np.isnan(s)
+        row["quantile demographic drift"] = quantile_demographic_drift(w["probability"][rec], s[rec], bins=self.bins)
         if self.detector is not None:
-            row["alarm"] = bool(self.detector.update(flagged=k, people=len(w)))
+            row["alarm"] = bool(self.detector.update(flagged=k, people=n))
             row["cusum"] = self.detector.last
         self.rows.append(row)
         return row

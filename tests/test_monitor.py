@@ -171,3 +171,26 @@ def test_quantile_demographic_drift_is_zero_for_equal_groups_and_signed():
     assert quantile_demographic_drift(p, s) == pytest.approx(0.0)
     assert quantile_demographic_drift(p + 0.1 * (s == 0), s) == pytest.approx(0.1)
     assert np.isnan(quantile_demographic_drift(p[:55], s[:55]))
+
+
+def test_forward_mode_of_a_book_network_equals_autograd():
+    """For the book's ReLU network the derivatives ride along with the forward pass; they equal
+    the sensitivity module's autograd values (prediction and proxy sensitivity, in chunks too)."""
+    from fairnotes import models
+
+    X, s = _people(500, seed=11)
+    net = models.make_model("linear", 3, seed=0)
+    shift = counterfactual.fit_shift(X.astype(np.float64), s, method="linear", fixed=[1])
+    audited = AuditedModel(net, s_column=0, shift=shift, chunk_size=128)
+    assert audited.method.startswith("forward mode")
+    served = audited.serve(X)
+    np.testing.assert_allclose(served["sensitivity"], prediction_sensitivity(net, X, 0), rtol=1e-4, atol=1e-7)
+    X_cf = shift.counterfactual(X.astype(np.float64), s)
+    np.testing.assert_allclose(served["proxy_sensitivity"], proxy_sensitivity(net, X, X_cf), rtol=1e-4, atol=1e-7)
+    arrays = audited.serve(X, as_frame=False)
+    assert isinstance(arrays, dict) and np.array_equal(arrays["probability"], served["probability"].to_numpy())
+    # another model kind takes the autograd path and gives the same values
+    wrapped = torch.nn.Sequential(net)
+    other = AuditedModel(wrapped, s_column=0, shift=shift)
+    assert other.method.startswith("one backward pass")
+    np.testing.assert_allclose(other.serve(X)["proxy_sensitivity"], served["proxy_sensitivity"], rtol=1e-4, atol=1e-7)

@@ -1,0 +1,111 @@
+"""How much does auditing every served prediction cost, next to a plain forward pass?
+
+Run by hand (it is not a timed test; timings on a shared machine are noisy):
+
+    python benchmarks/bench_monitor.py          # the unaware "linear" network on Adult, batches of 400 and 6,188
+
+On the book's unmitigated "linear" network trained on Adult without the race column and one fitted
+shift (:func:`fairnotes.counterfactual.fit_shift`, method "linear", age and sex fixed, as in the
+chapter *Auditing a deployed model*), it times round robin, after a warm-up, the median wall time
+per call of
+
+* ``serve``       fairnotes.monitor.AuditedModel.serve(X, as_frame=False): probability, decision, proxy
+                  sensitivity and the flag of every row as numpy arrays (for the book's ReLU network,
+                  the directional derivative rides along with the forward pass: forward mode)
+* ``serve+monitor``  the same, then WindowedMonitor.observe of the batch (per-window aggregates, CUSUM)
+* ``serve (DataFrame)``  serve(X), the same values as a pandas DataFrame
+* ``forward``     the baseline: a plain forward pass, fairnotes.models.predict_proba (no gradient)
+
+for a window-sized batch (``--batch``, 400 people, the chapter's window) and for every test row,
+all given the rows as float32 (the network's dtype).
+It checks that ``serve``'s probabilities equal ``forward``'s and writes the table, with the
+machine's description, to ``benchmarks/results/monitor.csv``. The target of issue #29:
+``serve / forward <= 1.5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import _common  # noqa: E402  (benchmarks/_common.py)
+from fairnotes import counterfactual, models, presets  # noqa: E402
+from fairnotes.monitor import AuditedModel, Cusum, WindowedMonitor  # noqa: E402
+from fairnotes.runtime import seed_everything  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "monitor.csv"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--min-time", type=float, default=0.3, help="seconds per method and round, at least")
+    parser.add_argument("--batch", type=int, default=400, help="people per served batch (the chapter's window)")
+    parser.add_argument("--epochs", type=int, default=2, help="training epochs of the network")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(0, tensorflow=False)
+
+    net, _, sp = presets.unmitigated_model("adult", "linear", epochs=args.epochs, include_protected=False,
+                                           progress=False)
+    fixed = [sp.feature_names.index(f) for f in ("age", "sex")]
+    shift = counterfactual.fit_shift(sp.X_train, sp.s_train, method="linear", fixed=fixed)
+    audited = AuditedModel(net, shift=shift).calibrate(sp.X_test[:2000])
+    p0 = float(audited.serve(sp.X_test[:2000])["flagged"].mean())
+    detector = Cusum(p0=p0, p1=2 * p0, threshold=1e9)          # never alarms: the cost of the bookkeeping only
+    monitor = WindowedMonitor(window=args.batch, detector=detector, max_windows=1)
+    batches = {f"batch of {args.batch}": sp.X_test[:args.batch], f"all {len(sp.X_test):,} test rows": sp.X_test}
+
+    rows, checks = [], []
+    for label, X in batches.items():
+        X32 = X.astype(np.float32)
+        # both methods get the rows in the network's dtype, as a deployed model would
+        methods = {"serve": lambda: audited.serve(X32, as_frame=False),
+                   "serve+monitor": lambda: monitor.observe(audited.serve(X32, as_frame=False)),
+                   "serve (DataFrame)": lambda: audited.serve(X32),
+                   "forward": lambda: models.predict_proba(net, X32)}
+        diff = float(np.abs(audited.serve(X)["probability"].to_numpy() - models.predict_proba(net, X32)).max())
+        checks.append({"kind": "check", "name": f"max |serve - forward| probability ({label})", "value": diff,
+                       "unit": "abs. difference", "target": "< 1e-6", "met": bool(diff < 1e-6)})
+        number = {}
+        for name, f in methods.items():        # warm-up and calibration of the calls per round
+            t0 = time.perf_counter()
+            f()
+            number[name] = max(1, min(2000, int(args.min_time / max(time.perf_counter() - t0, 1e-6))))
+        times = {k: [] for k in methods}
+        for _ in range(args.rounds):
+            for name, f in methods.items():
+                t0 = time.perf_counter()
+                for _ in range(number[name]):
+                    f()
+                times[name].append((time.perf_counter() - t0) / number[name])
+        med = {k: statistics.median(v) for k, v in times.items()}
+        rows += [{"kind": "time", "name": f"{k} ({label})", "value": med[k], "unit": "s per call (median)",
+                  "target": "", "met": None, "repeats": f"{len(times[k])} rounds x {number[k]} calls"} for k in methods]
+        for k, target in (("serve", "<= 1.5"), ("serve+monitor", "(reported)"), ("serve (DataFrame)", "(reported)")):
+            v = med[k] / med["forward"]
+            rows.append({"kind": "ratio", "name": f"{k} / forward ({label})", "value": v, "unit": "x",
+                         "target": target, "met": bool(v <= 1.5) if target.startswith("<=") else None})
+    table = pd.DataFrame(rows + checks)
+    info = {"rows": len(sp.X_test), "batch": args.batch, "features": sp.n_features, "rounds": args.rounds,
+            "torch_threads": torch.get_num_threads(), **_common.machine_info(torch=torch.__version__)}
+    print(table.to_string(index=False))
+    _common.write_results(table, info, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
