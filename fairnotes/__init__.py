@@ -9,7 +9,7 @@ The package holds what a reader would reuse; the chapters in ``book/`` hold the 
 * imported when you import them: :mod:`fairnotes.baselines` (scipy and scikit-learn), the torch
   modules :mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`, :mod:`fairnotes.adversarial`
   and :mod:`fairnotes.monitor`, and the TensorFlow/GPflow module
-  :mod:`fairnotes.fairgp` (the ``gp`` extra);
+  :mod:`fairnotes.fairgp` (the ``gp`` extra, which pins numpy<2; the rest works with numpy 1 and 2);
 * on top of them: :mod:`fairnotes.audit` (one audit for torch, GPflow and plain callables) and
   :mod:`fairnotes.evaluation` (the auditability paper's evaluation, for torch networks);
 * figures and tables in the book's one style: :mod:`fairnotes.plots` (matplotlib and seaborn),
