@@ -240,22 +240,6 @@ def test_glued_values_are_numbers_and_short_labels(built_book):
                       f"({len(long)}):\n" + "\n".join(long))
 
 
-def test_every_glued_value_is_shown(built_book):
-    """A value glued by a chapter is set into some page's prose ({glue}, {glue:text}, {glue:md}):
-    a glue that nobody displays is dead code that readers of the source mistake for a result."""
-    import glue_values
-
-    executed = built_book.parent / "jupyter_execute"
-    chapters = glue_values.notebook_chapters()
-    used = set().union(*(glue_values.inline_names(p.read_text()) for p in chapters))
-    unused = []
-    for path in chapters:
-        rel = path.relative_to(ROOT).with_suffix(".ipynb")
-        unused += [f"{rel.with_suffix('.md')}: {name}" for name in glue_values.glued_texts(executed / rel)
-                   if name not in used]
-    assert not unused, f"glued values that no page shows ({len(unused)}):\n" + "\n".join(unused)
-
-
 def test_status_page_lists_the_claims_ledger(built_book, tmp_path_factory):
     """Every chapter that checks claims (claims.Ledger) has its ledger, and the Execution status page
     lists it with its number of claims (_ext/exec_status.py's claims-ledger directive)."""
