@@ -73,14 +73,17 @@ def test_the_grading_cell_takes_the_students_answer_and_the_assignments_keywords
 
 
 def test_three_submissions_get_three_grades_with_the_hint_as_feedback(tiny, tmp_path):
+    """The documented command with its defaults: correct, wrong and empty notebooks get three
+    different scores, in that order (a wrong answer earns a quarter of the points for the attempt)."""
     assignment, submissions = tiny
     out = tmp_path / "grades"
     subprocess.run([sys.executable, "tools/book.py", "grader", "grade", str(submissions), "--assignment",
                     str(assignment), "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
     scores = pd.read_csv(out / "scores.csv", index_col="student")
     assert list(scores.columns) == ["tl-ex-2", "par-ex-2", "total", "out_of"]
-    assert scores.loc["ada", "total"] == 2 and scores.loc["bo", "total"] == 0 and scores.loc["cy", "total"] == 0
-    assert scores.loc["di", "total"] == 0
+    assert scores.loc["ada", "total"] > scores.loc["bo", "total"] > scores.loc["cy", "total"]
+    assert (scores.loc["ada", "total"], scores.loc["bo", "total"], scores.loc["cy", "total"]) == (2, 0.5, 0)
+    assert scores.loc["di", "total"] == 0  # answers not of the expected form are no attempt
     assert (scores["out_of"] == 2).all()
     feedback = pd.read_csv(out / "feedback.csv").set_index(["student", "exercise"])
     assert list(feedback.loc["ada", "status"]) == ["right", "right"]
@@ -94,12 +97,15 @@ def test_three_submissions_get_three_grades_with_the_hint_as_feedback(tiny, tmp_
     assert not (out / "executed" / "cy").exists()  # nothing answered: nothing to execute
 
 
-def test_attempt_points_separate_a_wrong_answer_from_none(tiny):
+def test_attempt_points_by_default_a_quarter_and_zero_available(tiny):
     assignment, submissions = tiny
-    grades = grader.grade(submissions, assignment, attempt_points=0.25, progress=False)
-    total = grader.score_table(grades)["total"]
+    assert grader.ATTEMPT_POINTS == 0.25
+    total = grader.score_table(grader.grade(submissions, assignment, progress=False))["total"]
     assert total["ada"] > total["bo"] > total["cy"]
     assert (total["ada"], total["bo"], total["cy"], total["di"]) == (2, 0.5, 0, 0)
+    # a teacher who gives a wrong answer nothing: wrong and empty then score alike
+    total = grader.score_table(grader.grade(submissions, assignment, attempt_points=0, progress=False))["total"]
+    assert (total["ada"], total["bo"], total["cy"], total["di"]) == (2, 0, 0, 0)
     with pytest.raises(ValueError, match="attempt_points"):
         grader.grade(submissions, assignment, attempt_points=2)
 
@@ -147,10 +153,9 @@ def _answered(nb, answers):
 
 @pytest.mark.slow
 def test_a_chapter_assignment_graded_with_the_documented_commands(tmp_path):
-    """The course plan's commands on the chapter "Target labels" (its fast mode takes tens of
-    seconds): a right a_0, a wrong one and the notebook as handed out get 1, 0 and 0 points, and
-    with a share of the points for an attempt three different totals. Slow: it executes the
-    chapter twice."""
+    """The course plan's commands, with their defaults, on the chapter "Target labels" (its fast
+    mode takes tens of seconds): a right a_0, a wrong one and the notebook as handed out get three
+    different, ordered totals: 1, 0.25 (the attempt) and 0. Slow: it executes the chapter twice."""
     from fairnotes import data, target_labels
 
     assignment, submissions, out = tmp_path / "assignment", tmp_path / "submissions", tmp_path / "grades"
@@ -163,10 +168,10 @@ def test_a_chapter_assignment_graded_with_the_documented_commands(tmp_path):
         (submissions / student).mkdir(parents=True)
         nb = _answered(nbformat.from_dict(handed_out), {"tl-ex-2": answer} if answer else {})
         nbformat.write(nb, submissions / student / "target_labels.ipynb")
-    run = subprocess.run(book + ["grade", str(submissions), "--assignment", str(assignment), "--out", str(out),
-                                 "--attempt-points", "0.5"], cwd=ROOT, check=True, capture_output=True, text=True)
+    run = subprocess.run(book + ["grade", str(submissions), "--assignment", str(assignment), "--out", str(out)],
+                         cwd=ROOT, check=True, capture_output=True, text=True)
     scores = pd.read_csv(out / "scores.csv", index_col="student")
-    assert list(scores["total"]) == [1, 0.5, 0], run.stdout
+    assert list(scores["total"]) == [1, 0.25, 0], run.stdout
     feedback = pd.read_csv(out / "feedback.csv").set_index("student")
     assert list(feedback["status"]) == ["right", "wrong", "unanswered"]
     assert feedback.loc["bo", "message"] == f"Not yet. Hint: {checks.describe('tl-ex-2').hint}"

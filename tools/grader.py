@@ -16,7 +16,9 @@ autograder tests are therefore the self-checks themselves: the answer keys live 
 ``fairnotes/checks.py`` only, and a wrong answer's feedback is the self-check's hint. It writes
 ``scores.csv`` (one row per student, one column per exercise, the total and the maximum),
 ``feedback.csv`` (one row per student and exercise: status, points and the message) and the
-executed notebooks.
+executed notebooks. A right answer earns an exercise's points, a wrong one a quarter of them by
+default (``--attempt-points``: the exercises ask for a prediction before its check, so committing to
+one is worth something; 0 gives it nothing), no answer or a failing cell nothing.
 
 Why not otter-grader or nbgrader: otter-grader 7.0.0 does not install beside the book's pinned
 environment without changing it (pip would downgrade wrapt, which TensorFlow uses, from 2.x to
@@ -43,6 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from toc import ROOT, notebook_chapters  # noqa: E402
 
 MANIFEST = "assignment.json"
+#: The share of an exercise's points that a wrong answer earns by default. The book's exercises ask
+#: the student to predict and then check: committing to a prediction, even a wrong one, is part of
+#: the work, and it separates a wrong answer from none. ``--attempt-points 0`` gives it nothing.
+ATTEMPT_POINTS = 0.25
 #: The output type by which a grading cell reports its verdict to the grader.
 GRADE_MIME = "application/vnd.fairnotes.grade+json"
 #: The function the grader defines in the student's kernel and calls in place of ``check``.
@@ -347,15 +353,16 @@ def _students(submissions: Path) -> list[Path]:
     return students
 
 
-def grade(submissions: Path, assignment: Path, *, fast: bool = True, attempt_points: float = 0.0,
+def grade(submissions: Path, assignment: Path, *, fast: bool = True, attempt_points: float = ATTEMPT_POINTS,
           timeout: int = 3600, executed_dir: Path | None = None, progress: bool | None = None) -> list[Grade]:
     """Grade every student folder of ``submissions`` against the assignment in ``assignment``.
 
     A right answer earns the exercise's points; a wrong answer (one the self-check reads and judges
-    wrong, with its hint) earns ``attempt_points`` times them (0 by default: a teacher who rewards committing to a
-    prediction can give part of the points); an answer not of the expected form, no answer, a
-    missing cell or notebook, or a cell that fails earns nothing. Students and exercises come in a fixed order, so the same submissions give
-    the same table.
+    wrong, with its hint) earns ``attempt_points`` times them (:data:`ATTEMPT_POINTS`, a quarter, by
+    default: the book's exercises ask for a prediction and then its check, so committing to a
+    prediction is worth something; 0 gives a wrong answer nothing, as an empty one); an answer not of
+    the expected form, no answer, a missing cell or notebook, or a cell that fails earns nothing.
+    Students and exercises come in a fixed order, so the same submissions give the same table.
     """
     from fairnotes.runtime import progress as bar
 
@@ -427,8 +434,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="where to write scores.csv, feedback.csv and the executed notebooks (default grades/)")
     g.add_argument("--default-mode", action="store_true",
                    help="execute at the book's full sizes instead of fast mode (use it only if the students did)")
-    g.add_argument("--attempt-points", type=float, default=0.0,
-                   help="share of an exercise's points for a wrong answer (default 0)")
+    g.add_argument("--attempt-points", type=float, default=ATTEMPT_POINTS,
+                   help=f"share of an exercise's points for a wrong answer, in [0, 1] (default {ATTEMPT_POINTS:g}: "
+                   "the exercises ask the student to predict and then check, and committing to a prediction "
+                   "is worth something; 0 gives a wrong answer nothing, like an empty one)")
     g.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell (default 3600)")
 
 
