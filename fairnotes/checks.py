@@ -186,17 +186,6 @@ def _compare(a: float, b: float, *, rtol: float = 0.0) -> str:
     return "larger" if a > b else "smaller"
 
 
-def _auc(positive, score) -> float:
-    """The area under the ROC curve, as the Mann-Whitney statistic (ties count one half)."""
-    positive = np.asarray(positive).astype(bool)
-    score = np.asarray(score, dtype=float)
-    from pandas import Series
-
-    ranks = Series(score).rank().to_numpy()
-    n1, n0 = positive.sum(), (~positive).sum()
-    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 # ---------------------------------------------------------------------------------------------------
 # the checks, in the order of the book
 
@@ -278,11 +267,12 @@ def _adv_ex_1(answer, y):
            "Which predictions does a mitigation need to move only a little to flip them?",
            options=("higher", "lower"))
 def _audit_ex_2(answer, model, X, labels, smooth, rows):
-    from fairnotes import models
+    from fairnotes import metrics, models
 
     p = np.asarray(models.predict_proba(model, X)).reshape(len(X), -1)[:, 0]
     labels = np.asarray(labels)
-    closeness, sensitivity = _auc(labels, -np.abs(p - 0.5)), _auc(labels[rows], smooth)
+    closeness = metrics.roc_auc(labels, -np.abs(p - 0.5), name="labels")
+    sensitivity = metrics.roc_auc(labels[rows], smooth, name="labels")
     expected = "higher" if closeness > sensitivity else "lower"
     return answer == expected, f"AUC of -|p - 0.5|: {closeness:.3f}; of smooth sensitivity: {sensitivity:.3f}."
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fairnotes import metrics
 from fairnotes._validation import binary as _binary
 from fairnotes._validation import positive_number
 from fairnotes.presets import DEFAULT_SIGMA
@@ -30,7 +29,6 @@ __all__ = [
     "match_labels",
     "match_counts",
     "roc_curve",
-    "roc_auc",
     "high_sensitivity",
     "AuditCard",
     "audit_card",
@@ -77,7 +75,8 @@ def roc_curve(is_unfair, score) -> pd.DataFrame:
     Returns a DataFrame with ``threshold``, ``fpr`` (fraction of "fair" predictions with a score
     at or above the threshold) and ``tpr`` (the same for "unfair" ones), from (0, 0) to (1, 1),
     computed with :func:`sklearn.metrics.roc_curve` (``drop_intermediate=False``). Raises if
-    either class is empty. See the chapter :doc:`/book/audit`.
+    either class is empty. The area under it is :func:`fairnotes.metrics.roc_auc` (with
+    ``name="is_unfair"``). See the chapter :doc:`/book/audit`.
     """
     from sklearn import metrics as skm
 
@@ -87,19 +86,6 @@ def roc_curve(is_unfair, score) -> pd.DataFrame:
         raise ValueError("the ROC curve needs both \"fair\" and \"unfair\" predictions")
     fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
     return pd.DataFrame({"threshold": thr, "fpr": fpr, "tpr": tpr})
-
-
-def roc_auc(is_unfair, score) -> float:
-    """Area under :func:`roc_curve`: the probability that a random "unfair" prediction scores
-    higher than a random "fair" one (ties count one half). 0.5 is chance.
-    :func:`fairnotes.metrics.roc_auc` with this module's checks and messages.
-    See the chapter :doc:`/book/audit`.
-    """
-    y = _binary("is_unfair", is_unfair)
-    s = _scores(score, y.shape[0])
-    if y.min() == y.max():
-        raise ValueError("the AUC needs both \"fair\" and \"unfair\" predictions")
-    return metrics.roc_auc(y, s, name="is_unfair")
 
 
 def high_sensitivity(sensitivity, *, flag_threshold: float | None = None, k: float = 3.0):

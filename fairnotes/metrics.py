@@ -21,7 +21,7 @@ import pandas as pd
 
 from fairnotes._validation import binary, both_groups, same_length
 
-__all__ = ["roc_auc_interval", 
+__all__ = [
     "selection_rate",
     "true_positive_rate",
     "false_positive_rate",
@@ -34,6 +34,7 @@ __all__ = ["roc_auc_interval",
     "ntpr_diff",
     "accuracy",
     "roc_auc",
+    "roc_auc_interval",
     "per_group",
     "group_report",
     "prediction_summary",
@@ -156,29 +157,53 @@ def accuracy(y_true, y_pred) -> float:
     return float((y_true == y_pred).mean())
 
 
-def roc_auc(y_true, score, *, name: str = "y_true") -> float:
-    """Area under the ROC curve of ``score`` for the 0/1 labels ``y_true``.
+def _mann_whitney(positive: np.ndarray, negative: np.ndarray) -> float:
+    """The share of (positive, negative) pairs in which the positive scores higher, ties counting one half."""
+    n1, n0 = len(positive), len(negative)
+    ranks = pd.Series(np.concatenate([positive, negative])).rank(method="average").to_numpy()
+    return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
-    The probability that a random positive scores higher than a random negative, ties counting
-    one half (the Mann-Whitney statistic; equal to :func:`sklearn.metrics.roc_auc_score`). 0.5 is
-    chance. Raises if either class is empty or a score is not finite; ``name`` names the labels
-    in that error. See the chapter :doc:`/book/adversarial` (the classifier's ROC AUC) and
-    :doc:`/book/audit` (separating "unfair" from "fair" predictions).
-    """
+
+def _auc_inputs(y_true, y_score, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The labels as booleans and the scores as float64, checked: one score per label, all finite,
+    both classes present."""
     y = binary(name, y_true).astype(bool)
-    sc = np.asarray(score, dtype=np.float64).reshape(-1)
+    sc = np.asarray(y_score, dtype=np.float64).reshape(-1)
     if sc.shape[0] != y.shape[0]:
-        raise ValueError(f"score has {sc.shape[0]} values for {y.shape[0]} labels")
+        raise ValueError(f"y_score has {sc.shape[0]} values for {y.shape[0]} labels in {name}")
     if not np.isfinite(sc).all():
-        raise ValueError(f"score has {int((~np.isfinite(sc)).sum())} values that are NaN or infinite")
+        raise ValueError(f"y_score has {int((~np.isfinite(sc)).sum())} values that are NaN or infinite")
     n1, n0 = int(y.sum()), int((~y).sum())
     if n1 == 0 or n0 == 0:
         raise ValueError(f"the AUC needs both classes in {name}: it has {n1} ones and {n0} zeros")
-    ranks = pd.Series(sc).rank(method="average").to_numpy()
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return y, sc
 
 
-def roc_auc_interval(y_true, score, *, level: float = 0.95, n_boot: int = 1000, seed: int = 0,
+def roc_auc(y_true, y_score, *, name: str = "y_true") -> float:
+    """Area under the ROC curve of ``y_score`` for the 0/1 labels ``y_true``: the package's one AUC.
+
+    The probability that a random positive scores higher than a random negative, ties counting
+    one half (the Mann-Whitney statistic; equal to :func:`sklearn.metrics.roc_auc_score` and to
+    the trapezoid area under :func:`fairnotes.evaluation.roc_curve`). 0.5 is chance. Raises if
+    either class is empty, a score is not finite or the lengths differ; ``name`` names the labels
+    in those errors (``"is_unfair"`` when the positives are the paper's "unfair" predictions).
+    See the chapter :doc:`/book/adversarial` (the classifier's ROC AUC) and :doc:`/book/audit`
+    (separating "unfair" from "fair" predictions).
+
+    Examples
+    --------
+    Of the four (positive, negative) pairs, three are ordered correctly (0.35 < 0.4 is the miss):
+
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    >>> roc_auc([0, 1], [0.5, 0.5])        # a tie counts one half
+    0.5
+    """
+    y, sc = _auc_inputs(y_true, y_score, name)
+    return _mann_whitney(sc[y], sc[~y])
+
+
+def roc_auc_interval(y_true, y_score, *, level: float = 0.95, n_boot: int = 1000, seed: int = 0,
                      name: str = "y_true") -> tuple[float, float, float]:
     """:func:`roc_auc` with a percentile bootstrap interval: ``(auc, low, high)``.
 
@@ -187,13 +212,12 @@ def roc_auc_interval(y_true, score, *, level: float = 0.95, n_boot: int = 1000, 
     percentile interval of the resampled AUCs. With few positives (tens of rows) the interval is
     wide, which is the point of showing it. See the chapter :doc:`/book/audit`.
     """
-    auc = roc_auc(y_true, score, name=name)
+    auc = roc_auc(y_true, y_score, name=name)
     if not (0 < level < 1):
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
         raise ValueError(f"n_boot must be an integer >= 10, got {n_boot!r}")
-    y = binary(name, y_true).astype(bool)
-    sc = np.asarray(score, dtype=np.float64).reshape(-1)
+    y, sc = _auc_inputs(y_true, y_score, name)
     pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
     rng = np.random.default_rng(seed)
     n1, n0 = len(pos), len(neg)
@@ -201,8 +225,7 @@ def roc_auc_interval(y_true, score, *, level: float = 0.95, n_boot: int = 1000, 
     for b in range(n_boot):
         p = sc[rng.choice(pos, n1)]
         q = sc[rng.choice(neg, n0)]
-        ranks = pd.Series(np.concatenate([p, q])).rank(method="average").to_numpy()
-        aucs[b] = (ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+        aucs[b] = _mann_whitney(p, q)
     alpha = (1 - level) / 2
     low, high = np.quantile(aucs, [alpha, 1 - alpha])
     return auc, float(low), float(high)

@@ -510,19 +510,15 @@ def group_distributions(data: pd.DataFrame, x: str, hue: str, panel: str | None 
     return fig
 
 
-def _auc(fpr, tpr) -> float:
-    order = np.lexsort((tpr, fpr))
-    trapezoid = getattr(np, "trapezoid", None) or np.trapz   # numpy 2 renamed trapz
-    return float(trapezoid(np.asarray(tpr)[order], np.asarray(fpr)[order]))
-
-
-def roc_curves(curves: pd.DataFrame, hue: str, panel: str | None = None, *, hue_order=None,
-               panel_order=None, palette: Mapping | None = None, aucs: Mapping | None = None,
+def roc_curves(curves: pd.DataFrame, hue: str, panel: str | None = None, *, aucs: Mapping, hue_order=None,
+               panel_order=None, palette: Mapping | None = None,
                height: float = 2.9, xlabel: str = "false-positive rate", ylabel: str = "true-positive rate"):
     """ROC curves (columns ``fpr``, ``tpr``), one line per ``hue``, one panel per ``panel``, AUC in the legend.
 
-    The AUC is the trapezoid area of the curve unless ``aucs`` gives it, keyed by ``(panel, hue)``
-    (or ``hue`` without panels). The colours are explained once, above the panels; each panel's
+    ``aucs`` gives each curve's AUC, keyed by ``(panel, hue)`` (or ``hue`` without panels),
+    computed from the labels and scores by :func:`fairnotes.metrics.roc_auc` (or
+    :func:`fairnotes.metrics.roc_auc_interval`): the figure shows the package's one AUC and does
+    not recompute it from the curve. A curve without an AUC raises. The colours are explained once, above the panels; each panel's
     AUCs are its own legend, in the lower right corner, below the diagonal, where a ROC curve
     better than chance leaves room. Returns the figure. See the chapter
     :doc:`/book/audit`.
@@ -544,7 +540,9 @@ def roc_curves(curves: pd.DataFrame, hue: str, panel: str | None = None, *, hue_
             if not len(c):
                 continue
             key = h if p is None else (p, h)
-            auc = aucs[key] if aucs is not None and key in aucs else _auc(c["fpr"], c["tpr"])
+            if key not in aucs:
+                raise ValueError(f"aucs gives no AUC for the curve {key!r}")
+            auc = aucs[key]
             ax.plot(c["fpr"], c["tpr"], color=pal[h], label=f"AUC {auc:.2f}")
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
         ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel=xlabel, ylabel=ylabel, aspect="equal")

@@ -120,17 +120,30 @@ def test_bad_input_raises_a_clear_error(call, message):
         call()
 
 
-def test_roc_auc_by_hand_and_against_sklearn():
+def test_roc_auc_by_hand():
     # Pairs (positive, negative): (0.35, 0.1) yes, (0.35, 0.4) no, (0.8, 0.1) yes, (0.8, 0.4) yes: 3/4.
     assert M.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
-    # A tie between a positive and a negative counts one half.
+    # A tie between a positive and a negative counts one half: one tied pair out of four.
     assert M.roc_auc([0, 1], [0.5, 0.5]) == pytest.approx(0.5)
+    assert M.roc_auc([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.8]) == pytest.approx(0.875)
+    # perfect separation and its reverse; booleans and pandas inputs as labels
+    assert M.roc_auc([0, 0, 1], [1, 2, 3]) == 1.0
+    assert M.roc_auc(np.array([False, False, True]), pd.Series([3, 2, 1])) == 0.0
+
+
+@pytest.mark.parametrize("seed,n,decimals", [(0, 500, 1), (1, 60, 0), (2, 1000, 2), (3, 7, 0)])
+def test_roc_auc_equals_sklearn_and_the_pair_count_ties_included(seed, n, decimals):
     from sklearn.metrics import roc_auc_score
 
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 500)
-    score = np.round(rng.normal(size=500) + y, 1)  # rounded: many ties
-    assert M.roc_auc(y, score) == pytest.approx(roc_auc_score(y, score))
+    rng = np.random.default_rng(seed)
+    y = np.r_[0, 1, rng.integers(0, 2, n - 2)]
+    score = np.round(rng.normal(size=n) + 0.7 * y, decimals)  # rounded: many ties (decimals=0: mostly ties)
+    assert len(np.unique(score)) < n
+    pos, neg = score[y == 1], score[y == 0]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert M.roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert M.roc_auc(y, score) == pytest.approx(pairs, abs=1e-12)
+    assert M.roc_auc(y, np.full(n, 0.3)) == pytest.approx(roc_auc_score(y, np.full(n, 0.3))) == 0.5
 
 
 def test_roc_auc_rejects_bad_input():

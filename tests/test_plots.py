@@ -219,16 +219,24 @@ def test_group_distributions_checks_its_input():
         plots.group_distributions(_hist_data(), "v", "group", palette={"Black": "#000000"})
 
 
-def test_roc_curves_show_the_auc():
-    x = np.linspace(0, 1, 50)
-    curves = pd.concat([pd.DataFrame({"fpr": x, "tpr": x ** 0.5, "measure": "sensitivity", "panel": p})
+def test_roc_curves_show_the_auc_they_are_given():
+    from fairnotes import evaluation, metrics
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    score = {p: rng.normal(size=200) + shift * y for p, shift in (("adult", 1.0), ("compas", 0.3))}
+    curves = pd.concat([evaluation.roc_curve(y, score[p]).assign(measure="sensitivity", panel=p)
                         for p in ("adult", "compas")])
-    fig = plots.roc_curves(curves, "measure", "panel")
+    aucs = {(p, "sensitivity"): metrics.roc_auc(y, score[p]) for p in ("adult", "compas")}
+    fig = plots.roc_curves(curves, "measure", "panel", aucs=aucs)
     texts = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
-    assert texts == ["AUC 0.67", "AUC 0.67"]
+    assert texts == [f"AUC {aucs[(p, 'sensitivity')]:.2f}" for p in ("adult", "compas")]
+    assert texts[0] != texts[1]
     assert plots.smallest_text_px(fig) >= 9
+    with pytest.raises(ValueError, match="no AUC for the curve"):
+        plots.roc_curves(curves, "measure", "panel", aucs={("adult", "sensitivity"): 0.7})
     with pytest.raises(ValueError):
-        plots.roc_curves(curves.drop(columns="tpr"), "measure")
+        plots.roc_curves(curves.drop(columns="tpr"), "measure", aucs={})
 
 
 def _overlaps(anns):
