@@ -57,6 +57,7 @@ from fairnotes._torch import as_features, eval_mode, num_threads
 from fairnotes._validation import nonnegative_int, positive_int
 
 __all__ = [
+    "balanced_class_weights",
     "make_adversary",
     "train_adversarial",
 ]
@@ -65,15 +66,20 @@ __all__ = [
 _ALGORITHM_VERSION = 2
 
 
-def make_adversary(architecture: str, n_attributes: int, *, seed: int | None = 0) -> nn.Module:
+def make_adversary(architecture: str, n_attributes: int, *, seed: int | None = 0,
+                   features_as: str = "sequence") -> nn.Module:
     """The adversary: the classifier's architecture, reading one number, one output per attribute.
 
     ``"linear"``: ``1 -> 32 -> 32 -> 32 -> n_attributes`` without dropout; ``"cnn"``: the
     C256-...-C16-C``n_attributes`` network over a sequence of length 1 (its input is the
-    classifier's probability). See the chapter :doc:`/book/adversarial`.
+    classifier's probability), with kernels of width 3 (``features_as="sequence"``, the book's
+    CNN) or 1 (``features_as="channels"``, the kernel-1 reading: ``1 -> 256 -> ... -> 16 ->
+    n_attributes``). See the chapter :doc:`/book/adversarial`.
     """
     if architecture == "linear":
         return models.make_model("linear", 1, n_outputs=n_attributes, dropout=0.0, seed=seed)
+    if features_as != "sequence":
+        return models.make_model(architecture, 1, n_outputs=n_attributes, seed=seed, features_as=features_as)
     return models.make_model(architecture, 1, n_outputs=n_attributes, seed=seed)
 
 
@@ -123,16 +129,43 @@ def _probs(model, x: torch.Tensor, batch_size=4096) -> torch.Tensor:
     return torch.from_numpy(models.predict_proba(model, x, batch_size=batch_size)).reshape(-1, 1)
 
 
-def _adv_loss(adv, p, s, lam):
-    """``(1/k) sum_a lambda_a BCE(r_a(p), s_a)`` (mean over rows and attributes) and per-attribute BCE."""
+def _adv_loss(adv, p, s, lam, class_weight=None):
+    """``(1/k) sum_a lambda_a BCE(r_a(p), s_a)`` (mean over rows and attributes) and per-attribute BCE.
+
+    ``class_weight`` (``None`` or a ``(2, k)`` tensor, row ``c`` the weight of class ``c`` of each
+    attribute) weights every row's BCE by its classes in the total (not in the per-attribute BCE)."""
     z = adv.logits(p)
     if z.ndim == 1:
         z = z[:, None]
     bce = F.binary_cross_entropy_with_logits(z, s, reduction="none")  # (n, k)
-    return (bce * lam).mean(), bce.mean(dim=0)
+    if class_weight is None:
+        return (bce * lam).mean(), bce.mean(dim=0)
+    w = s * class_weight[1] + (1 - s) * class_weight[0]
+    return (bce * w * lam).mean(), bce.mean(dim=0)
 
 
-def _adversary_epoch(adv, opt, p, s, lam, batch_size, gen) -> float:
+def balanced_class_weights(S) -> np.ndarray:
+    """Each protected attribute's classes weighted equally: ``n / (2 n_c)``, shape ``(2, k)``.
+
+    Row ``c`` holds the weight of class ``c`` (0 or 1) of each attribute (a column of the 0/1
+    array ``S``, ``(n, k)``), as scikit-learn's ``compute_class_weight("balanced")``; a row of
+    the rarer class weighs more, so that the adversary cannot lower its loss by predicting the
+    majority class. The pivot recipe's Keras version weights its adversary (and the adversary's
+    term of the classifier's loss) this way. See the chapter :doc:`/book/adversarial`.
+    """
+    S = np.asarray(S, dtype=np.float64)
+    if S.ndim == 1:
+        S = S[:, None]
+    if S.ndim != 2 or S.shape[0] == 0 or not np.isin(S, (0, 1)).all():
+        raise ValueError("S must be a non-empty 0/1 array with one column per protected attribute")
+    ones = S.sum(axis=0)
+    counts = np.stack([S.shape[0] - ones, ones])
+    if (counts == 0).any():
+        raise ValueError("every protected attribute needs both classes among the training rows to weight them")
+    return (S.shape[0] / (2.0 * counts)).astype(np.float32)
+
+
+def _adversary_epoch(adv, opt, p, s, lam, batch_size, gen, class_weight=None) -> float:
     adv.train()
     n = p.shape[0]
     perm = torch.randperm(n, generator=gen)
@@ -140,14 +173,14 @@ def _adversary_epoch(adv, opt, p, s, lam, batch_size, gen) -> float:
     for start in range(0, n, batch_size):
         idx = perm[start:start + batch_size]
         opt.zero_grad(set_to_none=True)
-        loss, _ = _adv_loss(adv, p[idx], s[idx], lam)
+        loss, _ = _adv_loss(adv, p[idx], s[idx], lam, class_weight)
         loss.backward()
         opt.step()
         total += float(loss.detach()) * len(idx)
     return total / n
 
 
-def _evaluate(model, adv, x, y, S, names, lam) -> dict:
+def _evaluate(model, adv, x, y, S, names, lam, class_weight=None) -> dict:
     p = _probs(model, x)
     prob = p[:, 0].numpy()
     pred = (prob > 0.5).astype(np.int64)
@@ -160,7 +193,7 @@ def _evaluate(model, adv, x, y, S, names, lam) -> dict:
     for j, a in enumerate(names):
         row[f"p_rule_{a}"] = metrics.p_percent_rule(pred, S[:, j].astype(np.int64))
     with eval_mode(adv), torch.no_grad():
-        total, per = _adv_loss(adv, p, torch.from_numpy(S), lam)
+        total, per = _adv_loss(adv, p, torch.from_numpy(S), lam, class_weight)
     row["adversary_loss_test"] = float(total)
     for j, a in enumerate(names):
         row[f"adversary_bce_{a}"] = float(per[j])
@@ -190,6 +223,7 @@ def train_adversarial(
     classifier_steps: int = 1,
     lr: float = 1e-3,
     classifier_lr: float | None = None,
+    adversary_class_weight: str | None = None,
     seed: int = 0,
     eval_every: int = 1,
     progress: bool | None = None,
@@ -228,6 +262,11 @@ def train_adversarial(
         learning rate for both networks (0.001).
     classifier_lr
         Adam's learning rate for the classifier's adversarial steps (default ``lr``).
+    adversary_class_weight
+        ``None`` (the PyTorch recipe's, the book's): every row's BCE counts the same.
+        ``"balanced"``: each attribute's classes weigh equally (:func:`balanced_class_weights`
+        of the training rows), in the adversary's loss and in the adversary's term of the
+        classifier's loss, as the recipe's Keras version does.
     adversary_rows
         Rows in each epoch of the adversary, pretraining included (a fresh random subset each
         time); ``None`` uses every training row as the recipe does.
@@ -265,8 +304,12 @@ def train_adversarial(
                                                                 S_test, attributes)
     lam_np = _lambda_vector(lambdas, names)
     arch = "cnn" if isinstance(model, models.ConvNet) else "linear"
+    if adversary_class_weight not in (None, "balanced"):
+        raise ValueError(f"adversary_class_weight must be None or 'balanced', got {adversary_class_weight!r}")
+    class_weight = None if adversary_class_weight is None else balanced_class_weights(S_tr)
     if adversary is None:
-        adversary = make_adversary(arch, len(names), seed=seed)
+        adversary = make_adversary(arch, len(names), seed=seed,
+                                   features_as=getattr(model, "features_as", "sequence"))
     if getattr(adversary, "n_outputs", len(names)) != len(names):
         raise ValueError(f"the adversary has {adversary.n_outputs} outputs for {len(names)} protected attributes")
 
@@ -275,9 +318,12 @@ def train_adversarial(
                 adversary_batch_size=int(adversary_batch_size), adversary_rows=adversary_rows,
                 classifier_steps=int(classifier_steps), lr=float(lr),
                 classifier_lr=float(lr if classifier_lr is None else classifier_lr), seed=int(seed), eval_every=int(eval_every))
+    if class_weight is not None:   # only then: the unweighted game keeps its cache keys
+        args["adversary_class_weight"] = tuple(map(float, class_weight.ravel()))
     digest = _cache.key(("fairnotes.adversarial", _ALGORITHM_VERSION), args, (model, adversary),
                         (x_tr, y_tr, S_tr, x_ev, y_ev, S_ev))
-    game = _Game(model, adversary, torch.from_numpy(lam_np), names, args, num_threads)
+    game = _Game(model, adversary, torch.from_numpy(lam_np), names, args, num_threads,
+                 None if class_weight is None else torch.from_numpy(class_weight))
 
     def run() -> dict:
         t0 = time.perf_counter()
@@ -340,9 +386,10 @@ def _labels(y, n: int, name: str, rows_name: str) -> np.ndarray:
 class _Game:
     """The alternating game of :func:`train_adversarial`, step by step (after any pretraining)."""
 
-    def __init__(self, model, adversary, lam: torch.Tensor, names, args: dict, threads: int | None):
+    def __init__(self, model, adversary, lam: torch.Tensor, names, args: dict, threads: int | None,
+                 class_weight: torch.Tensor | None = None):
         self.model, self.adversary, self.lam, self.names, self.args = model, adversary, lam, names, args
-        self.threads = threads
+        self.threads, self.class_weight = threads, class_weight
 
     def _adversary_epoch(self, x, s, n: int, gen, opt) -> float:
         """One epoch of the adversary on the frozen classifier's outputs (all rows or a random subset)."""
@@ -350,7 +397,8 @@ class _Game:
         idx = torch.arange(n) if rows is None else torch.randperm(n, generator=gen)[:rows]
         p = _probs(self.model, x[idx])
         with num_threads(self.threads):
-            return _adversary_epoch(self.adversary, opt, p, s[idx], self.lam, self.args["adversary_batch_size"], gen)
+            return _adversary_epoch(self.adversary, opt, p, s[idx], self.lam, self.args["adversary_batch_size"], gen,
+                                    self.class_weight)
 
     def _classifier_steps(self, x, y, s, n: int, gen, opt) -> None:
         """``classifier_steps`` Adam steps of the classifier on ``BCE(p, y) - L_r`` over random mini-batches."""
@@ -360,7 +408,7 @@ class _Game:
             b = torch.randint(0, n, (self.args["batch_size"],), generator=gen)
             z = self.model.logits(x[b])
             loss_y = F.binary_cross_entropy_with_logits(z, y[b])
-            loss_s, _ = _adv_loss(self.adversary, torch.sigmoid(z).reshape(-1, 1), s[b], self.lam)
+            loss_s, _ = _adv_loss(self.adversary, torch.sigmoid(z).reshape(-1, 1), s[b], self.lam, self.class_weight)
             opt.zero_grad(set_to_none=True)
             (loss_y - loss_s).backward()
             opt.step()
@@ -374,7 +422,8 @@ class _Game:
         n = x_tr.shape[0]
 
         def record(it, adv_loss) -> dict:
-            return {"iteration": it, **_evaluate(self.model, self.adversary, x_ev, y_ev, S_ev, self.names, self.lam),
+            return {"iteration": it, **_evaluate(self.model, self.adversary, x_ev, y_ev, S_ev, self.names, self.lam,
+                                                 self.class_weight),
                     "adversary_loss": adv_loss, "seconds": time.perf_counter() - t0}
 
         rows = []

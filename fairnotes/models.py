@@ -134,29 +134,49 @@ class ConvNet(nn.Module):
     channels
         Filters of the hidden convolutions (the paper: ``(256, 128, 64, 32, 16)``).
     kernel_size
-        Odd kernel size of every convolution (default 3); padding ``kernel_size // 2`` keeps the
-        length ``d`` through the network.
+        Odd kernel size of every convolution (default 3, and 1 with ``features_as="channels"``);
+        padding ``kernel_size // 2`` keeps the length ``d`` through the network.
+    features_as
+        How the row enters the first convolution. ``"sequence"`` (the book's default): a
+        1-channel sequence of length ``d``, as above. ``"channels"``: the ``d`` features are the
+        input *channels* of a sequence of length 1 and every kernel has width 1 (``kernel_size``
+        must be 1), so the network is ``d -> 256 -> 128 -> 64 -> 32 -> 16 -> n_outputs`` fully
+        connected layers with ReLU and no dropout. That is the one reading of the paper's
+        "C256-...-C1" under which its adversary, which reads a single number, can have "the same
+        architecture" (:doc:`/book/audit`, section "Which reading of the paper makes the
+        mitigated models group-fair?").
 
-    The last convolution's output, shape ``(n, n_outputs, d)``, is averaged over the length
-    (global average pooling) to give one logit per output. No dropout (the paper's CNN has
-    none). ``forward(x)`` takes ``(n, d)`` and returns probabilities of shape ``(n,)`` if
-    ``n_outputs == 1``, else ``(n, n_outputs)``. See the chapter :doc:`/book/sensitivity`.
+    The last convolution's output, shape ``(n, n_outputs, d)`` (length 1 with
+    ``features_as="channels"``), is averaged over the length (global average pooling) to give
+    one logit per output. No dropout (the paper's CNN has none). ``forward(x)`` takes ``(n, d)``
+    and returns probabilities of shape ``(n,)`` if ``n_outputs == 1``, else ``(n, n_outputs)``.
+    See the chapter :doc:`/book/sensitivity`.
     """
 
     def __init__(self, n_features: int, n_outputs: int = 1, channels=(256, 128, 64, 32, 16),
-                 kernel_size: int = 3):
+                 kernel_size: int | None = None, features_as: str = "sequence"):
         super().__init__()
         positive_int("n_features", n_features)
         positive_int("n_outputs", n_outputs)
+        if features_as not in ("sequence", "channels"):
+            raise ValueError(f"features_as must be 'sequence' or 'channels', got {features_as!r}")
+        if kernel_size is None:
+            kernel_size = 3 if features_as == "sequence" else 1
         positive_int("kernel_size", kernel_size)
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd (so that 'same' padding keeps the length), got {kernel_size}")
+        if features_as == "channels" and kernel_size != 1:
+            raise ValueError(f"with features_as='channels' the sequence has length 1 and every kernel width 1; "
+                             f"got kernel_size={kernel_size}")
         self.config = {"n_features": int(n_features), "n_outputs": int(n_outputs),
                        "channels": tuple(int(c) for c in channels), "kernel_size": int(kernel_size)}
+        if features_as == "channels":   # only then: the book's default CNNs keep their cache keys
+            self.config["features_as"] = features_as
+        self.features_as = features_as
         self.n_features = int(n_features)
         self.n_outputs = int(n_outputs)
         layers: list[nn.Module] = []
-        c_in = 1
+        c_in = 1 if features_as == "sequence" else self.n_features
         for c in self.config["channels"]:
             layers += [nn.Conv1d(c_in, c, kernel_size, padding=kernel_size // 2), nn.ReLU()]
             c_in = c
@@ -165,7 +185,8 @@ class ConvNet(nn.Module):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The values before the sigmoid, same shape as :meth:`forward`."""
-        out = self.net(x.unsqueeze(1)).mean(dim=-1)  # (n, n_outputs, d) -> (n, n_outputs)
+        x = x.unsqueeze(1) if self.features_as == "sequence" else x.unsqueeze(-1)   # (n, 1, d) or (n, d, 1)
+        out = self.net(x).mean(dim=-1)  # (n, n_outputs, length) -> (n, n_outputs)
         return out.squeeze(-1) if self.n_outputs == 1 else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -341,7 +362,8 @@ def make_model(architecture: str, n_features: int, n_outputs: int = 1, *, seed: 
     The initial weights depend only on ``seed`` (PyTorch's default initialisation, drawn inside
     :func:`torch.random.fork_rng`, so the global random state is left as it was); ``seed=None``
     draws them from the global random state. Extra keyword arguments go to the class (e.g.
-    ``dropout=0.0`` for the adversary, ``kernel_size=5``). See the chapter :doc:`/book/sensitivity`.
+    ``dropout=0.0`` for the adversary, ``kernel_size=5``, ``features_as="channels"`` for the
+    kernel-1 reading of the CNN). See the chapter :doc:`/book/sensitivity`.
     """
     if architecture not in _ARCHITECTURES:
         raise ValueError(f"architecture must be one of {sorted(_ARCHITECTURES)}, got {architecture!r}")

@@ -20,7 +20,8 @@ The auditability paper (Ngong, Maughan & Near, 2021)
 -----------------------------------------------------
 :data:`AUDITABILITY_SPLIT`, :func:`auditability_split`, :data:`PAPER_LR`, :data:`DEFAULT_SIGMA`,
 :data:`SMOOTH_N_SAMPLES`, :func:`unmitigated_epochs`, :func:`unmitigated_model`,
-:data:`RECIPE_LAMBDAS`, :data:`CNN_LAMBDA_FACTOR`, :func:`pivot_settings`, :func:`book_models`.
+:data:`RECIPE_LAMBDAS`, :data:`CNN_LAMBDA_FACTOR`, :func:`pivot_settings`, :func:`book_models`,
+:data:`COMPAS_FEATURES`, :data:`READING_DEFAULTS`, :data:`PIVOT_READINGS`, :func:`pivot_reading`.
 See the chapters :doc:`/book/sensitivity` and :doc:`/book/adversarial`.
 
 The FairGP paper (Kehrenberg, Chen & Quadrianto)
@@ -37,6 +38,7 @@ See the chapter :doc:`/book/target_nets`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,7 +50,8 @@ from fairnotes import runtime
 __all__ = [
     "DEFAULT_SIGMA", "SMOOTH_N_SAMPLES", "PAPER_LR", "AUDITABILITY_SPLIT", "auditability_split",
     "unmitigated_epochs", "unmitigated_model", "RECIPE_LAMBDAS", "CNN_LAMBDA_FACTOR",
-    "pivot_settings", "BookModels", "book_models",
+    "pivot_settings", "BookModels", "book_models", "COMPAS_FEATURES", "READING_DEFAULTS", "PIVOT_READINGS",
+    "pivot_reading",
     "FAIRGP_SPLIT", "BENCHMARK_FEATURES", "fairgp_split", "SVM_TRAIN_ROWS", "FAIRGP_FIT", "fairgp_settings", "fit_fairgp",
     "TARGET_ARCHITECTURES", "target_label_settings", "target_label_model",
 ]
@@ -80,19 +83,66 @@ def _check_pair(dataset: str, architecture: str) -> None:
         raise ValueError(f"architecture must be 'linear' or 'cnn', got {architecture!r}")
 
 
+#: The feature sets of COMPAS a reading of the auditability paper may use (it lists none):
+#: ``"book"`` (:func:`fairnotes.data.compas_auditability`), ``"decile_score"`` (the book's and
+#: COMPAS's own decile score), ``"aif360"`` (AIF360's ``CompasDataset`` defaults: the book's and
+#: the charge description ``c_charge_desc``, one-hot; its few missing values are a category of
+#: their own, so that the rows, and the split, stay the book's 6,172). Adult has only ``"book"``.
+COMPAS_FEATURES = ("book", "decile_score", "aif360")
+
+
+def _auditability_data(dataset: str, features: str = "book") -> _data.TabularData:
+    if dataset not in _AUDITABILITY_DATA:
+        raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
+    if features not in COMPAS_FEATURES or (dataset == "adult" and features != "book"):
+        raise ValueError(f"features must be 'book' for Adult and one of {list(COMPAS_FEATURES)} for COMPAS, "
+                         f"got {features!r} for {dataset!r}")
+    data = _AUDITABILITY_DATA[dataset]()
+    if features == "decile_score":
+        data = dataclasses.replace(data, numerical=[*data.numerical, "decile_score"],
+                                   description=data.description + "; with decile_score")
+    elif features == "aif360":
+        frame = data.frame.copy()
+        frame["c_charge_desc"] = frame["c_charge_desc"].fillna("Missing")
+        data = dataclasses.replace(data, frame=frame, categorical=[*data.categorical, "c_charge_desc"],
+                                   description=data.description + "; AIF360's default features")
+    return data
+
+
+def _standardize_protected(sp: _data.Split) -> _data.Split:
+    """The split with its protected input columns standardised like the others (training statistics)."""
+    cols = sorted(sp.s_columns.values())
+    if not cols:
+        return sp
+    mu = sp.X_train[:, cols].astype(np.float64).mean(axis=0)
+    sd = sp.X_train[:, cols].astype(np.float64).std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    X_train, X_test = sp.X_train.copy(), sp.X_test.copy()
+    X_train[:, cols] = ((X_train[:, cols] - mu) / sd).astype(np.float32)
+    X_test[:, cols] = ((X_test[:, cols] - mu) / sd).astype(np.float32)
+    mean, std = sp.mean.copy(), sp.std.copy()
+    mean[cols], std[cols] = mu, sd
+    return dataclasses.replace(sp, X_train=X_train, X_test=X_test, mean=mean, std=std)
+
+
 def auditability_split(dataset: str, attribute: str = "race", *, seed: int = AUDITABILITY_SPLIT["seed"],
-                       include_protected: bool = True) -> _data.Split:
+                       include_protected: bool = True, features: str = "book",
+                       standardize_protected: bool = False) -> _data.Split:
     """``"adult"`` or ``"compas"`` prepared and split as the auditability paper did.
 
     :func:`fairnotes.data.split` of :func:`fairnotes.data.adult_auditability` or
     :func:`fairnotes.data.compas_auditability` with a 20% test part; both protected attributes
     (race, sex) are raw 0/1 features unless ``include_protected=False`` drops ``attribute``.
-    See the chapter :doc:`/book/sensitivity`, section "The models".
+    Readings of the paper (for the pivot's ablation): ``features`` picks COMPAS's feature set
+    (:data:`COMPAS_FEATURES`); ``standardize_protected=True`` standardises the protected input
+    columns with the training part's statistics, like every other column, so that a change of
+    group is a change of ``1 / std`` in the column (``split.mean``/``split.std`` hold the
+    transformation). See the chapter :doc:`/book/sensitivity`, section "The models".
     """
-    if dataset not in _AUDITABILITY_DATA:
-        raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
-    return _data.split(_AUDITABILITY_DATA[dataset](), attribute, test_size=AUDITABILITY_SPLIT["test_size"],
-                       seed=seed, include_protected=include_protected)
+    data = _auditability_data(dataset, features)
+    sp = _data.split(data, attribute, test_size=AUDITABILITY_SPLIT["test_size"], seed=seed,
+                     include_protected=include_protected)
+    return _standardize_protected(sp) if standardize_protected else sp
 
 
 def unmitigated_epochs(dataset: str, architecture: str) -> int:
@@ -130,6 +180,9 @@ def unmitigated_model(
     train_rows: int | None = None,
     progress: bool | None = None,
     cache: bool | None = None,
+    features: str = "book",
+    standardize_protected: bool = False,
+    features_as: str = "sequence",
 ):
     """Split as the paper did (:func:`auditability_split`) and train one of its networks.
 
@@ -137,15 +190,20 @@ def unmitigated_model(
     :func:`fairnotes.models.train` with the paper's settings (BCE, Adam, lr 0.001) for ``epochs``
     epochs (default :func:`unmitigated_epochs`) in mini-batches of ``batch_size`` (the paper gives
     neither). ``train_rows`` trains on the first ``train_rows`` rows of the (already shuffled)
-    training part only; the returned split still holds every row. Returns
+    training part only; the returned split still holds every row. ``features`` and
+    ``standardize_protected`` go to :func:`auditability_split`; ``features_as="channels"`` builds
+    the kernel-1 reading of the CNN (:class:`fairnotes.models.ConvNet`). Returns
     ``(model, history, split)``. See the chapter :doc:`/book/sensitivity`, section "The models".
     """
     from fairnotes import models
 
     _check_pair(dataset, architecture)
-    sp = auditability_split(dataset, attribute, seed=seed, include_protected=include_protected)
+    _check_features_as(architecture, features_as)
+    sp = auditability_split(dataset, attribute, seed=seed, include_protected=include_protected, features=features,
+                            standardize_protected=standardize_protected)
     epochs = unmitigated_epochs(dataset, architecture) if epochs is None else epochs
-    model = models.make_model(architecture, sp.n_features, seed=seed)
+    extra = {"features_as": features_as} if features_as != "sequence" else {}
+    model = models.make_model(architecture, sp.n_features, seed=seed, **extra)
     if train_rows is not None and (isinstance(train_rows, bool) or int(train_rows) < 1):
         raise ValueError(f"train_rows must be a positive integer or None, got {train_rows!r}")
     n = len(sp.X_train) if train_rows is None else int(train_rows)
@@ -153,6 +211,13 @@ def unmitigated_model(
                                   epochs=epochs, batch_size=batch_size, lr=PAPER_LR, seed=seed,
                                   progress=progress, cache=cache, desc=f"{architecture} on {dataset}")
     return model, history, sp
+
+
+def _check_features_as(architecture: str, features_as: str) -> None:
+    if features_as not in ("sequence", "channels"):
+        raise ValueError(f"features_as must be 'sequence' or 'channels', got {features_as!r}")
+    if features_as != "sequence" and architecture != "cnn":
+        raise ValueError(f"features_as={features_as!r} is a reading of the CNN; the {architecture!r} network has none")
 
 
 #: The published pivot recipe's trade-off weights on Adult (Tonk & Griffioen's PyTorch notebook).
@@ -201,6 +266,57 @@ _GAME_KEYS = ("lambdas", "pretrain_epochs", "adversary_epochs", "n_iterations", 
               "adversary_batch_size", "adversary_rows", "classifier_steps", "lr", "classifier_lr", "seed",
               "eval_every")
 
+#: Settings of a reading of the paper beside the game's (:func:`book_models`), with the book's values:
+#: COMPAS's feature set (:data:`COMPAS_FEATURES`), protected inputs standardised or raw 0/1, the
+#: CNN's layout (``"sequence"``: the book's kernel-3 CNN; ``"channels"``: the kernel-1 reading,
+#: :class:`fairnotes.models.ConvNet`), and the adversary's class weights (``None`` or ``"balanced"``).
+READING_DEFAULTS = dict(features="book", standardize_protected=False, features_as="sequence",
+                        adversary_class_weight=None)
+
+#: The paper's training of the "fair" model read as literally as its text and its recipe allow: the
+#: "fair" network trained from scratch with the recipe's pretraining (2 epochs, then 164 rounds),
+#: Adam at the paper's 0.001 with the recipe's weights for both architectures, the adversary on
+#: every training row as the recipe's, and the kernel-1 CNN (:class:`fairnotes.models.ConvNet`).
+_LITERAL = dict(start="scratch", n_iterations=164, classifier_lr=PAPER_LR, lambdas=dict(RECIPE_LAMBDAS),
+                adversary_rows=None, features_as="channels")
+
+#: The readings of the auditability paper's pivot that :func:`book_models` can train (``reading=``):
+#: name -> settings that differ from the book's. Each but the last two changes one setting.
+#: ``features_as`` applies to the CNN only, ``features`` to COMPAS only (:func:`pivot_reading`).
+PIVOT_READINGS = {
+    "book": {},
+    "kernel-1 CNN": dict(features_as="channels"),
+    "Adam 1e-3, recipe's weights": dict(classifier_lr=PAPER_LR, lambdas=dict(RECIPE_LAMBDAS)),
+    "from scratch, 2 + 164 rounds": dict(start="scratch", n_iterations=164),
+    "balanced class weights": dict(adversary_class_weight="balanced"),
+    "standardised protected inputs": dict(standardize_protected=True),
+    "with decile_score": dict(features="decile_score"),
+    "AIF360's features": dict(features="aif360"),
+    "literal": _LITERAL,
+    "literal, balanced class weights": dict(_LITERAL, adversary_class_weight="balanced"),
+}
+
+
+def pivot_reading(reading: str, dataset: str, architecture: str) -> dict | None:
+    """The settings (keyword arguments of :func:`book_models`) of one of :data:`PIVOT_READINGS`
+    for one pair, or ``None`` where that reading changes nothing (the CNN's layout for the
+    "linear" network; COMPAS's features on Adult; the CNN's learning rate and weights for the
+    "linear" network, which has the paper's already). See the chapter :doc:`/book/audit`.
+    """
+    _check_pair(dataset, architecture)
+    if reading not in PIVOT_READINGS:
+        raise ValueError(f"unknown reading {reading!r}; the readings are {list(PIVOT_READINGS)}")
+    st = dict(PIVOT_READINGS[reading])
+    if architecture != "cnn":
+        st.pop("features_as", None)
+    if dataset != "compas" and "features" in st:
+        return None
+    book = pivot_settings(dataset, architecture)
+    game = {k: v for k, v in st.items() if k in _GAME_KEYS}
+    if reading != "book" and not (set(st) - set(_GAME_KEYS)) and all(book[k] == v for k, v in game.items()):
+        return None
+    return st
+
 
 @dataclass
 class BookModels:
@@ -227,7 +343,7 @@ class BookModels:
 
 
 def book_models(dataset: str, architecture: str, *, progress: bool | None = None, include_protected: bool = True,
-                start: str = "unmitigated", **overrides) -> BookModels:
+                start: str = "unmitigated", reading: str | None = None, **overrides) -> BookModels:
     """Train (or load from the disk cache) the book's "unfair" and "fair" model for one pair.
 
     The "unfair" model is :func:`unmitigated_model`; the "fair" one is
@@ -246,13 +362,28 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     "a fair model" beside "an unfair model". See the chapter :doc:`/book/adversarial`, section
     "The book's models", and :doc:`/book/audit`, section "Why the book's proxy labels differ from
     the paper's".
+
+    Readings of the paper: the keys of :data:`READING_DEFAULTS` are settings too (``features``,
+    ``standardize_protected``, ``features_as``, ``adversary_class_weight``), and ``reading``
+    names one of :data:`PIVOT_READINGS` (:func:`pivot_reading`; e.g. ``reading="literal"``),
+    whose settings (``start`` included) apply before the other ``overrides``.
     """
     from fairnotes import _torch, adversarial
 
+    if reading is not None:
+        chosen = pivot_reading(reading, dataset, architecture)
+        if chosen is None:
+            raise ValueError(f"the reading {reading!r} changes nothing for {dataset} {architecture}")
+        chosen = dict(chosen)
+        start = chosen.pop("start", start)
+        overrides = {**chosen, **overrides}
     st = pivot_settings(dataset, architecture)
-    unknown = sorted(set(overrides) - set(_GAME_KEYS))
+    unknown = sorted(set(overrides) - set(_GAME_KEYS) - set(READING_DEFAULTS))
     if unknown:
-        raise ValueError(f"unknown pivot settings {unknown}; the game's settings are {sorted(_GAME_KEYS)}")
+        raise ValueError(f"unknown pivot settings {unknown}; the settings are "
+                         f"{sorted(_GAME_KEYS + tuple(READING_DEFAULTS))}")
+    st.update(READING_DEFAULTS)
+    _check_features_as(architecture, overrides.get("features_as", "sequence"))
     if start not in ("unmitigated", "scratch"):
         raise ValueError(f"start must be 'unmitigated' or 'scratch', got {start!r}")
     if start == "scratch" and "pretrain_epochs" not in overrides:
@@ -264,18 +395,22 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
         unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
                                                  batch_size=st["unfair_batch_size"], seed=st["seed"],
                                                  train_rows=st["train_rows"], progress=progress,
-                                                 include_protected=bool(include_protected))
+                                                 include_protected=bool(include_protected), features=st["features"],
+                                                 standardize_protected=bool(st["standardize_protected"]),
+                                                 features_as=st["features_as"])
         n = len(sp.X_train) if st["train_rows"] is None else st["train_rows"]
         X, y, S = sp.X_train[:n], sp.y_train[:n], sp.S_train.iloc[:n][["race", "sex"]]
         if start == "scratch":
             from fairnotes import models
 
-            fair = models.make_model(architecture, sp.n_features, seed=st["seed"] + 1)
+            extra = {"features_as": st["features_as"]} if st["features_as"] != "sequence" else {}
+            fair = models.make_model(architecture, sp.n_features, seed=st["seed"] + 1, **extra)
         else:
             fair = copy.deepcopy(unfair)
         fair, h_fair = adversarial.train_adversarial(
             fair, X, y, S, X_test=sp.X_test, y_test=sp.y_test, S_test=sp.S_test[["race", "sex"]],
-            progress=progress, desc=f"'fair' {architecture} on {dataset}", **{k: st[k] for k in _GAME_KEYS})
+            progress=progress, desc=f"'fair' {architecture} on {dataset}",
+            adversary_class_weight=st["adversary_class_weight"], **{k: st[k] for k in _GAME_KEYS})
     return BookModels(dataset, architecture, sp, unfair, fair, h_unfair, h_fair, st, np.arange(n))
 
 
