@@ -73,3 +73,68 @@ def write_results(table: pd.DataFrame, info: dict, out) -> Path:
     table.to_csv(out, index=False)
     print(f"wrote {out}")
     return out
+
+
+# ------------------------------------------------------------- what the torch benchmarks set up alike
+
+def timing_parser(doc: str, out, *, epochs: int = 2) -> "argparse.ArgumentParser":
+    """The options of a round-robin torch benchmark: ``--rounds``, ``--min-time``, ``--epochs``,
+    ``--threads`` and ``--out`` (default ``out``); a script adds its own."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--min-time", type=float, default=0.3, help="seconds per method and round, at least")
+    parser.add_argument("--epochs", type=int, default=epochs, help="training epochs of the network(s)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", default=str(out))
+    return parser
+
+
+def start(args) -> None:
+    """Torch's threads as ``--threads`` asks (torch's default otherwise) and the book's seed 0."""
+    import torch
+
+    from fairnotes.runtime import seed_everything
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(0, tensorflow=False)
+
+
+def unaware_network(epochs: int, fixed: tuple[str, ...]):
+    """The book's unmitigated "linear" network on Adult trained without the race column, its split,
+    and one shift fitted on the training rows (method "linear", the ``fixed`` features kept):
+    ``(net, split, shift)``, as the chapters *Audits through proxies* and *Auditing a deployed model* build them."""
+    from fairnotes import counterfactual, presets
+
+    net, _, sp = presets.unmitigated_model("adult", "linear", epochs=epochs, include_protected=False, progress=False)
+    shift = counterfactual.fit_shift(sp.X_train, sp.s_train, method="linear",
+                                     fixed=[sp.feature_names.index(f) for f in fixed])
+    return net, sp, shift
+
+
+def round_robin(methods: dict, *, rounds: int, min_time: float, max_calls: int) -> tuple[dict, dict]:
+    """Time ``methods`` (name -> function of no argument) round robin after a warm-up.
+
+    The warm-up call also calibrates: a method faster than ``min_time`` is called ``number`` times
+    per round (at most ``max_calls``) and its time for that round is the mean per call, so that a
+    millisecond call is not at the mercy of one scheduler hiccup or of the caches a slow method
+    just emptied. Returns the median over rounds of each method's seconds per call, and ``number``.
+    """
+    import statistics
+    import time
+
+    number = {}
+    for name, f in methods.items():
+        t0 = time.perf_counter()
+        f()
+        number[name] = max(1, min(max_calls, int(min_time / max(time.perf_counter() - t0, 1e-6))))
+    times = {name: [] for name in methods}
+    for _ in range(rounds):
+        for name, f in methods.items():
+            t0 = time.perf_counter()
+            for _ in range(number[name]):
+                f()
+            times[name].append((time.perf_counter() - t0) / number[name])
+    return {name: statistics.median(v) for name, v in times.items()}, number

@@ -25,10 +25,7 @@ machine's description, to ``benchmarks/results/monitor.csv``. The target of issu
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,30 +36,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402  (benchmarks/_common.py)
-from fairnotes import counterfactual, models, presets  # noqa: E402
+from fairnotes import models  # noqa: E402
 from fairnotes.monitor import AuditedModel, Cusum, WindowedMonitor  # noqa: E402
-from fairnotes.runtime import seed_everything  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "monitor.csv"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--min-time", type=float, default=0.3, help="seconds per method and round, at least")
+    parser = _common.timing_parser(__doc__, RESULTS)
     parser.add_argument("--batch", type=int, default=400, help="people per served batch (the chapter's window)")
-    parser.add_argument("--epochs", type=int, default=2, help="training epochs of the network")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    seed_everything(0, tensorflow=False)
+    _common.start(args)
 
-    net, _, sp = presets.unmitigated_model("adult", "linear", epochs=args.epochs, include_protected=False,
-                                           progress=False)
-    fixed = [sp.feature_names.index(f) for f in ("age", "sex")]
-    shift = counterfactual.fit_shift(sp.X_train, sp.s_train, method="linear", fixed=fixed)
+    net, sp, shift = _common.unaware_network(args.epochs, fixed=("age", "sex"))
     audited = AuditedModel(net, shift=shift).calibrate(sp.X_test[:2000])
     p0 = float(audited.serve(sp.X_test[:2000])["flagged"].mean())
     detector = Cusum(p0=p0, p1=2 * p0, threshold=1e9)          # never alarms: the cost of the bookkeeping only
@@ -80,21 +66,9 @@ def main(argv=None) -> int:
         diff = float(np.abs(audited.serve(X)["probability"].to_numpy() - models.predict_proba(net, X32)).max())
         checks.append({"kind": "check", "name": f"max |serve - forward| probability ({label})", "value": diff,
                        "unit": "abs. difference", "target": "< 1e-6", "met": bool(diff < 1e-6)})
-        number = {}
-        for name, f in methods.items():        # warm-up and calibration of the calls per round
-            t0 = time.perf_counter()
-            f()
-            number[name] = max(1, min(2000, int(args.min_time / max(time.perf_counter() - t0, 1e-6))))
-        times = {k: [] for k in methods}
-        for _ in range(args.rounds):
-            for name, f in methods.items():
-                t0 = time.perf_counter()
-                for _ in range(number[name]):
-                    f()
-                times[name].append((time.perf_counter() - t0) / number[name])
-        med = {k: statistics.median(v) for k, v in times.items()}
+        med, number = _common.round_robin(methods, rounds=args.rounds, min_time=args.min_time, max_calls=2000)
         rows += [{"kind": "time", "name": f"{k} ({label})", "value": med[k], "unit": "s per call (median)",
-                  "target": "", "met": None, "repeats": f"{len(times[k])} rounds x {number[k]} calls"} for k in methods]
+                  "target": "", "met": None, "repeats": f"{args.rounds} rounds x {number[k]} calls"} for k in methods]
         for k, target in (("serve", "<= 1.5"), ("serve+monitor", "(reported)"), ("serve (DataFrame)", "(reported)")):
             v = med[k] / med["forward"]
             rows.append({"kind": "ratio", "name": f"{k} / forward ({label})", "value": v, "unit": "x",

@@ -24,10 +24,7 @@ difference, in float64 on a double copy of the network) and writes the table, wi
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,30 +35,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402  (benchmarks/_common.py)
-from fairnotes import counterfactual, models, presets  # noqa: E402
-from fairnotes.runtime import seed_everything  # noqa: E402
+from fairnotes import models, presets  # noqa: E402
 from fairnotes.sensitivity import prediction_sensitivity, proxy_sensitivity  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "proxy.csv"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--min-time", type=float, default=0.3, help="seconds per method and round, at least")
-    parser.add_argument("--epochs", type=int, default=2, help="training epochs of the two networks")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--out", default=str(RESULTS))
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    seed_everything(0, tensorflow=False)
+    args = _common.timing_parser(__doc__, RESULTS).parse_args(argv)
+    _common.start(args)
 
-    unaware, _, sp_u = presets.unmitigated_model("adult", "linear", epochs=args.epochs, include_protected=False,
-                                                 progress=False)
+    unaware, sp_u, shift = _common.unaware_network(args.epochs, fixed=("age",))
     aware, _, sp = presets.unmitigated_model("adult", "linear", epochs=args.epochs, progress=False)
-    age = sp_u.feature_names.index("age")
-    shift = counterfactual.fit_shift(sp_u.X_train, sp_u.s_train, method="linear", fixed=[age])
     X = sp_u.X_test.astype(np.float32)
     X_cf = shift.counterfactual(X, sp_u.s_test).astype(np.float32)
     n, d = X.shape
@@ -99,26 +84,11 @@ def main(argv=None) -> int:
             down[:, j] -= 1e-6
             grad[:, j] = (f64(up) - f64(down)) / 2e-6
     check = float(np.abs(proxy_sensitivity(double, X64, X_cf64) - np.abs((grad * (X_cf64 - X64)).sum(axis=1))).max())
-    times = {k: [] for k in methods}
-    # warm-up and calibration: a method faster than --min-time per call is called `number` times per
-    # round and its per-call time is that round's mean, so that a millisecond call is not at the mercy
-    # of one scheduler hiccup or of the caches the slow loop just emptied
-    number = {}
-    for name, f in methods.items():
-        t0 = time.perf_counter()
-        f()
-        number[name] = max(1, min(500, int(args.min_time / max(time.perf_counter() - t0, 1e-6))))
-    for _ in range(args.rounds):
-        for name, f in methods.items():
-            t0 = time.perf_counter()
-            for _ in range(number[name]):
-                f()
-            times[name].append((time.perf_counter() - t0) / number[name])
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med, number = _common.round_robin(methods, rounds=args.rounds, min_time=args.min_time, max_calls=500)
     ratios = [("proxy / plain", med["proxy"] / med["plain"], "<= 1.5"),
               ("fd_loop / proxy", med["fd_loop"] / med["proxy"], "(reported)")]
     rows = [{"kind": "time", "name": k, "value": med[k], "unit": "s per call (median)", "target": "", "met": None,
-             "repeats": f"{len(times[k])} rounds x {number[k]} calls"} for k in methods]
+             "repeats": f"{args.rounds} rounds x {number[k]} calls"} for k in methods]
     rows += [{"kind": "ratio", "name": k, "value": v, "unit": "x", "target": t,
               "met": bool(v <= 1.5) if t.startswith("<=") else None} for k, v, t in ratios]
     rows.append({"kind": "check", "name": "max |proxy - finite differences| (float64)", "value": check,

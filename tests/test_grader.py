@@ -1,5 +1,6 @@
 """tools/grader.py: an assignment graded with the self-checks (correct, wrong and empty submissions)."""
 
+import os
 import subprocess
 import sys
 
@@ -108,6 +109,19 @@ def test_attempt_points_by_default_a_quarter_and_zero_available(tiny):
     assert (total["ada"], total["bo"], total["cy"], total["di"]) == (2, 0, 0, 0)
     with pytest.raises(ValueError, match="attempt_points"):
         grader.grade(submissions, assignment, attempt_points=2)
+
+
+def test_the_kernels_environment_is_set_and_put_back_even_after_an_error(monkeypatch):
+    monkeypatch.setenv("FAIRNOTES_CLAIMS_DIR", "/somewhere")
+    monkeypatch.setenv("FAIRNOTES_PROGRESS", "1")
+    monkeypatch.delenv("FAIRNOTES_FAST", raising=False)
+    with pytest.raises(RuntimeError, match="inside"):
+        with grader._environment(fast=True):
+            assert (os.environ["FAIRNOTES_FAST"], os.environ["FAIRNOTES_PROGRESS"]) == ("1", "0")
+            assert "FAIRNOTES_CLAIMS_DIR" not in os.environ
+            raise RuntimeError("inside")
+    assert "FAIRNOTES_FAST" not in os.environ
+    assert (os.environ["FAIRNOTES_CLAIMS_DIR"], os.environ["FAIRNOTES_PROGRESS"]) == ("/somewhere", "1")
 
 
 def test_missing_notebooks_cells_and_failing_cells_score_nothing(tmp_path):

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from envvars import environment  # noqa: E402
 from toc import ROOT, notebook_chapters  # noqa: E402
 
 MANIFEST = "assignment.json"
@@ -293,22 +292,10 @@ def _verdicts(nb, stopped: str | None = None) -> dict[str, tuple[str, str]]:
     return out
 
 
-@contextlib.contextmanager
 def _environment(fast: bool):
     """The kernels' environment: fast or default mode, no progress bars, claims recorded only."""
-    settings = {"FAIRNOTES_FAST": "1" if fast else "0", "FAIRNOTES_PROGRESS": "0", "FAIRNOTES_CLAIMS": "record",
-                "TF_CPP_MIN_LOG_LEVEL": "2"}
-    saved = {k: os.environ.get(k) for k in settings}
-    saved["FAIRNOTES_CLAIMS_DIR"] = os.environ.pop("FAIRNOTES_CLAIMS_DIR", None)
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    return environment(FAIRNOTES_FAST="1" if fast else "0", FAIRNOTES_PROGRESS="0", FAIRNOTES_CLAIMS="record",
+                       TF_CPP_MIN_LOG_LEVEL="2", FAIRNOTES_CLAIMS_DIR=None)
 
 
 def grade_notebook(path: Path, exercises: list[Exercise], *, fast: bool = True, timeout: int = 3600,

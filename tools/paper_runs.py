@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablations import _shown, add_cluster_arguments, cluster_arguments  # noqa: E402
 from book import run_chapter  # noqa: E402
 from cluster import check_where, run_pieces  # noqa: E402
+from envvars import environment  # noqa: E402
 from provenance import git_commit, machine, now, versions  # noqa: E402
 from toc import ROOT  # noqa: E402
 
@@ -107,24 +108,14 @@ def compute_experiment(chapter: str, command: str) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write("{}")
         recorded = Path(f.name)
-    saved = {k: os.environ.get(k) for k in ("FAIRNOTES_PAPER_SIZE", "FAIRNOTES_FAST", RECORD_ENV)}
-    os.environ["FAIRNOTES_PAPER_SIZE"] = "1"
-    os.environ.pop("FAIRNOTES_FAST", None)
-    os.environ[RECORD_ENV] = str(recorded)
     started, load0, commit = now(), os.getloadavg()[0], git_commit()   # the code the run starts from
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    try:
+    with environment(FAIRNOTES_PAPER_SIZE="1", FAIRNOTES_FAST=None, **{RECORD_ENV: str(recorded)}):
         import nbformat
 
         out_nb = notebooks / f"{chapter}.ipynb"
         wall = run_chapter(source, out_nb, timeout=6 * 3600)
         nb = nbformat.read(out_nb, as_version=4)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     values = json.loads(recorded.read_text() or "{}")
     recorded.unlink(missing_ok=True)
