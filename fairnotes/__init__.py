@@ -3,7 +3,8 @@
 The package holds what a reader would reuse; the chapters in ``book/`` hold the story. Its layers:
 
 * numpy and pandas only, imported with the package: :mod:`fairnotes.data`,
-  :mod:`fairnotes.metrics`, :mod:`fairnotes.target_labels`, :mod:`fairnotes.counterfactual`,
+  :mod:`fairnotes.metrics`, :mod:`fairnotes.target_labels`, structural causal models with their
+  true counterfactuals, :mod:`fairnotes.scm`, counterfactuals estimated from data, :mod:`fairnotes.shifts`,
   :mod:`fairnotes.runtime`, the papers' and the book's settings, :mod:`fairnotes.presets`, and the
   stored paper-size runs, :mod:`fairnotes.runs`;
 * imported when you import them: :mod:`fairnotes.baselines` (scipy and scikit-learn), the torch
@@ -19,8 +20,8 @@ Private plumbing (input checks, torch helpers, the training cache) lives in modu
 start with an underscore. The API reference appendix of the book documents every public name.
 """
 
-from fairnotes import counterfactual, data, metrics, presets, runs, runtime, target_labels
+from fairnotes import data, metrics, presets, runs, runtime, scm, shifts, target_labels
 
 __version__ = "0.3.0"
 
-__all__ = ["counterfactual", "data", "metrics", "presets", "runs", "runtime", "target_labels", "__version__"]
+__all__ = ["data", "metrics", "presets", "runs", "runtime", "scm", "shifts", "target_labels", "__version__"]

@@ -36,6 +36,7 @@ from fairnotes import metrics
 from fairnotes._validation import (binary, column_index, matrix, nonnegative_number, positive_int,
                                    positive_number, probabilities)
 from fairnotes.presets import DEFAULT_SIGMA
+from fairnotes.shifts import CounterfactualMap
 
 __all__ = ["audit", "AuditResult"]
 
@@ -335,10 +336,11 @@ def audit(
     fd_step
         Step of the central finite differences used for a plain callable.
     shift
-        A :class:`fairnotes.counterfactual.Shift` fitted on the features ``X`` (for FairGP: the
+        A :class:`fairnotes.shifts.Shift` fitted on the features ``X`` (for FairGP: the
         features without ``s``; for a model that reads ``s`` in ``s_column``, the shift may also
-        be fitted on the other columns only), or an :class:`fairnotes.counterfactual.SCMData`,
-        whose true counterfactuals are then used, to audit through proxies. Each person's counterfactual features
+        be fitted on the other columns only), or an :class:`fairnotes.scm.SCMData`,
+        whose true counterfactuals are then used, to audit through proxies (any object that
+        follows :class:`fairnotes.shifts.CounterfactualMap`; a TypeError otherwise). Each person's counterfactual features
         ``x_cf = shift.counterfactual(X, s)`` (with the protected column flipped too when the model
         reads it) give the columns ``proxy_sensitivity`` (``|grad F(x) . (x_cf - x)|``, one backward
         pass per batch; finite differences along ``x_cf - x`` for a callable),
@@ -375,7 +377,7 @@ def audit(
     if flag_by not in ("smooth_sensitivity", "smooth_proxy_sensitivity"):
         raise ValueError(f"flag_by must be 'smooth_sensitivity' or 'smooth_proxy_sensitivity', got {flag_by!r}")
     if flag_by == "smooth_proxy_sensitivity" and shift is None:
-        raise ValueError("flag_by='smooth_proxy_sensitivity' needs a shift (fairnotes.counterfactual.fit_shift)")
+        raise ValueError("flag_by='smooth_proxy_sensitivity' needs a shift (fairnotes.shifts.fit_shift)")
 
     backend, inputs, col, notes = _resolve(model, X, s, s_column, fd_step)
     Xm = inputs(X, s)
@@ -407,7 +409,7 @@ def audit(
         columns.update(_proxy_columns(backend, inputs, X_given, X, Xm, s, col, shift, p, pred,
                                       int(n_samples), float(sigma), seed))
         notes.append("proxy measures: each person's counterfactual features as the shift estimates them "
-                     f"({_describe(shift)}); they rest on the mechanism it assumes")
+                     f"({shift.describe()}); they rest on the mechanism it assumes")
     score = columns[flag_by]
     if col is None and flag_by == "smooth_sensitivity":
         thr = 0.0 if flag_threshold is None else float(flag_threshold)
@@ -423,18 +425,15 @@ def audit(
                        name=name, groups=tuple(groups), notes=notes, flag_by=flag_by)
 
 
-def _describe(shift) -> str:
-    method = getattr(shift, "method", "?")
-    return f"method {method!r}" if isinstance(method, str) else "one method per feature"
-
-
 def _proxy_columns(backend, inputs, X_given, X, Xm, s, col, shift, p, pred, n_samples, sigma, seed) -> dict:
-    """The proxy-aware measures of :func:`audit`, from each person's estimated counterfactual features."""
-    if not hasattr(shift, "counterfactual"):
-        raise TypeError(f"shift must be a fitted shift (fairnotes.counterfactual.fit_shift), got {type(shift).__name__}")
-    width = getattr(shift, "n_features", None)
-    if width is None:  # an SCMData: its true counterfactuals, over its own features
-        width = len(getattr(shift, "feature_names", ()))
+    """The proxy-aware measures of :func:`audit`, from each person's estimated counterfactual features.
+
+    ``shift`` is read through :class:`fairnotes.shifts.CounterfactualMap` only."""
+    if not isinstance(shift, CounterfactualMap):
+        raise TypeError("shift must follow fairnotes.shifts.CounterfactualMap (n_features, counterfactual(X, s) "
+                        "and describe()), as a Shift from fairnotes.shifts.fit_shift or an SCMData from "
+                        f"fairnotes.scm do; got {type(shift).__name__}")
+    width = shift.n_features
     if col is not None and width == X.shape[1] - 1:
         # a shift over the features other than the protected column: the audit flips that one
         others = [j for j in range(X.shape[1]) if j != col]

@@ -359,14 +359,14 @@ def _cmp_ex_2(answer, audit):
            "Follow the paths from s to x2 in the chain: which of them does a fixed x1 cut?",
            options=("larger", "smaller"))
 def _px_ex_2(answer, model, X, s, train, test):
-    from fairnotes import counterfactual
+    from fairnotes import shifts
     from fairnotes.sensitivity import proxy_change
 
     X, s = np.asarray(X), np.asarray(s)
     est = {}
     for fixed in ((0,), (0, 1)):
-        sh = counterfactual.fit_shift(X[train], s[train], method="linear", fixed=list(fixed),
-                                      order=[j for j in (1, 2) if j not in fixed])
+        sh = shifts.fit_shift(X[train], s[train], method="linear", fixed=list(fixed),
+                              order=[j for j in (1, 2) if j not in fixed])
         est[fixed] = float(np.abs(proxy_change(model, X[test], sh.counterfactual(X[test], s[test]))).mean())
     expected = "larger" if est[(0, 1)] > est[(0,)] else "smaller"
     return answer == expected, (f"Mean estimated |change|: {est[(0,)]:.4f} with age fixed, "

@@ -5,7 +5,7 @@ Explained in the chapter :doc:`/book/deployed`.
 * :class:`AuditedModel` wraps a torch model. :meth:`AuditedModel.serve` returns, for a batch of
   people, the probability, the decision, the prediction sensitivity ``|dF/da|`` (when the model
   reads the protected column) and the proxy sensitivity ``|grad F(x) . (x' - x)|`` (when given a
-  fitted :class:`fairnotes.counterfactual.Shift`), all from **one** batched forward and backward
+  fitted :class:`fairnotes.shifts.Shift`), all from **one** batched forward and backward
   pass per chunk of rows. For a mean or linear shift the direction ``x' - x`` is the same vector
   for everyone up to its sign, so the proxy sensitivity needs no protected attribute at
   prediction time.
@@ -53,7 +53,7 @@ class AuditedModel:
         The protected column in the model's inputs, or ``None`` when the model does not read it
         (then there is no ``sensitivity`` column).
     shift
-        A fitted :class:`fairnotes.counterfactual.Shift` (:func:`fairnotes.counterfactual.fit_shift`)
+        A fitted :class:`fairnotes.shifts.Shift` (:func:`fairnotes.shifts.fit_shift`)
         for the proxy sensitivity, or ``None``.
     flag_threshold
         A prediction is flagged when its ``flag_by`` value is above this; ``None`` flags nothing

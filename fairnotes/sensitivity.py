@@ -399,7 +399,7 @@ def proxy_sensitivity(model: nn.Module, X, X_cf, *, signed: bool = False, chunk_
     of the prediction towards the person's counterfactual features.
 
     ``X_cf`` holds each person's counterfactual features, as the model reads them: estimated
-    from data by :func:`fairnotes.counterfactual.fit_shift` (or known, for synthetic data), with
+    from data by :func:`fairnotes.shifts.fit_shift` (or known, for synthetic data), with
     the protected column flipped too when the model reads it. Where prediction sensitivity moves
     one coordinate, this moves every feature that descends from the protected attribute, so it
     is not zero for a model that never reads the attribute but reads its proxies. It is the

@@ -1,6 +1,7 @@
 """fairnotes.audit: one measure for torch, GPflow and plain callables."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fairnotes import audit as A
@@ -135,12 +136,12 @@ def test_bad_input(kwargs, error, message):
 
 def _proxy_problem(n=300, seed=0):
     """x0 = s (read or not), x1 = 1.5 s + u1 (a proxy), x2 = u2 (independent of s)."""
-    from fairnotes import counterfactual as C
+    from fairnotes import shifts
 
     rng = np.random.default_rng(seed)
     s = rng.integers(0, 2, n)
     X = np.column_stack([s, 1.5 * s + rng.standard_normal(n), rng.standard_normal(n)]).astype(np.float64)
-    shift = C.fit_shift(X[:, 1:], s, method="mean")
+    shift = shifts.fit_shift(X[:, 1:], s, method="mean")
     return X, s, shift
 
 
@@ -173,9 +174,9 @@ def test_proxy_measures_agree_across_back_ends_and_flip_s_when_read(torch_model)
     torch = pytest.importorskip("torch")
     X, s, _ = _proxy_problem()
     X = np.column_stack([X, np.zeros(len(X))])  # four columns, as torch_model reads
-    from fairnotes import counterfactual as C
+    from fairnotes import shifts
 
-    shift = C.fit_shift(X, s, method="mean")
+    shift = shifts.fit_shift(X, s, method="mean")
 
     def as_callable(x):
         with torch.no_grad():
@@ -194,10 +195,10 @@ def test_proxy_measures_agree_across_back_ends_and_flip_s_when_read(torch_model)
 
 
 def test_proxy_audit_of_fairgp(fairgp_models):
-    from fairnotes import counterfactual as C
+    from fairnotes import shifts
 
     feats, y, s, star, plain = fairgp_models
-    shift = C.fit_shift(feats, s, method="mean")
+    shift = shifts.fit_shift(feats, s, method="mean")
     for model in (plain, star):
         res = A.audit(model, feats, s, shift=shift, n_samples=2)
         assert (res.table["proxy_sensitivity"] > 0).any()
@@ -207,27 +208,60 @@ def test_proxy_audit_of_fairgp(fairgp_models):
 
 
 def test_proxy_audit_refuses_bad_shifts(torch_model):
-    from fairnotes import counterfactual as C
+    from fairnotes import shifts
 
     X, s, shift = _proxy_problem()
     with pytest.raises(ValueError):
         A.audit(torch_model, np.column_stack([X, X[:, :1]]), s, s_column=0, shift=shift)  # fitted on 2 columns
-    with pytest.raises(TypeError, match="fitted shift"):
+    with pytest.raises(TypeError, match="CounterfactualMap"):
         A.audit(lambda x: np.full(len(x), 0.4), X, s, s_column=0, shift="mean")
     with pytest.raises(ValueError, match="needs a shift"):
         A.audit(lambda x: np.full(len(x), 0.4), X, s, s_column=0, flag_by="smooth_proxy_sensitivity")
     with pytest.raises(ValueError, match="flag_by"):
         A.audit(lambda x: np.full(len(x), 0.4), X, s, s_column=0, flag_by="probability")
-    assert C.fit_shift(X, s).n_features == 3
+    assert shifts.fit_shift(X, s).n_features == 3
+
+
+def test_the_audit_reads_a_shift_through_the_protocol_only(torch_model):
+    """Any object with n_features, counterfactual(X, s) and describe() is a shift; nothing else is read."""
+    from fairnotes import shifts
+
+    X, s, shift = _proxy_problem()
+
+    class Wrapped:                     # a CounterfactualMap that is not a Shift
+        n_features = shift.n_features
+
+        def counterfactual(self, X, s):
+            return shift.counterfactual(X, s)
+
+        def describe(self):
+            return "a wrapped shift"
+
+    assert isinstance(Wrapped(), shifts.CounterfactualMap)
+    model = lambda x: 1 / (1 + np.exp(-(x @ np.array([0.3, -0.6, 0.2]))))  # noqa: E731
+    by_shift = A.audit(model, X, s, s_column=0, shift=shift, n_samples=2, seed=0)
+    by_wrapped = A.audit(model, X, s, s_column=0, shift=Wrapped(), n_samples=2, seed=0)
+    pd.testing.assert_frame_equal(by_wrapped.table, by_shift.table)
+    assert any("(a wrapped shift)" in note for note in by_wrapped.notes)
+    assert any("(method 'mean')" in note for note in by_shift.notes)
+
+    class NoDescribe:                  # counterfactual and n_features alone are not enough
+        n_features = shift.n_features
+
+        def counterfactual(self, X, s):
+            return shift.counterfactual(X, s)
+
+    with pytest.raises(TypeError, match="describe"):
+        A.audit(model, X, s, s_column=0, shift=NoDescribe())
 
 
 def test_a_shift_over_the_other_columns_and_the_true_counterfactuals(torch_model):
     torch = pytest.importorskip("torch")
-    from fairnotes import counterfactual as C
+    from fairnotes import scm, shifts
 
-    data = C.linear_gaussian_scm(200, effect=(1.0, -0.5, 0.0), label_s=1.0, seed=3)
+    data = scm.linear_gaussian_scm(200, effect=(1.0, -0.5, 0.0), label_s=1.0, seed=3)
     Xs = np.column_stack([data.s, data.X])  # the model reads s in column 0, then the three features
-    shift = C.fit_shift(data.X, data.s, method="mean")  # fitted on the three features only
+    shift = shifts.fit_shift(data.X, data.s, method="mean")  # fitted on the three features only
     res = A.audit(torch_model, Xs, data.s, s_column=0, shift=shift, n_samples=2)
     expected_cf = np.column_stack([1 - data.s, shift.counterfactual(data.X, data.s)])
     with torch.no_grad():

@@ -146,9 +146,9 @@ def test_audit_closeness_against_sensitivity():
 
 
 def test_proxies_fixed_descendant():
-    from fairnotes import counterfactual
+    from fairnotes import scm
 
-    chain = counterfactual.chain_scm(600, label_s=1.0, seed=0)
+    chain = scm.chain_scm(600, label_s=1.0, seed=0)
     model = _logistic([0.0, 0.5, 1.0])
     train, test = slice(0, 300), slice(300, None)
     _right_and_wrong("px-ex-2", "smaller", "larger", model=model, X=chain.X, s=chain.s, train=train, test=test)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from fairnotes import counterfactual
+from fairnotes import shifts
 from fairnotes.monitor import AuditedModel, Cusum, WindowedMonitor, quantile_demographic_drift
 from fairnotes.sensitivity import prediction_sensitivity, proxy_sensitivity
 
@@ -34,7 +34,7 @@ def _people(n=600, seed=0):
 def test_one_pass_gives_the_same_measures_as_the_sensitivity_module():
     X, s = _people()
     model = Logistic([1.0, 0.5, -0.8])
-    shift = counterfactual.fit_shift(X[:, 1:].astype(np.float64), s, method="linear", fixed=[0])
+    shift = shifts.fit_shift(X[:, 1:].astype(np.float64), s, method="linear", fixed=[0])
     aware = AuditedModel(model, s_column=0).serve(X)
     np.testing.assert_allclose(aware["sensitivity"], prediction_sensitivity(model, X, 0), rtol=1e-5)
     with torch.no_grad():
@@ -50,7 +50,7 @@ def test_one_pass_gives_the_same_measures_as_the_sensitivity_module():
 
 def test_quantile_shift_needs_s_and_bad_input_is_named():
     X, s = _people()
-    shift = counterfactual.fit_shift(X[:, 1:].astype(np.float64), s, method="quantile")
+    shift = shifts.fit_shift(X[:, 1:].astype(np.float64), s, method="quantile")
     audited = AuditedModel(Logistic([0.5, -0.8]), shift=shift)
     with pytest.raises(ValueError, match="needs the protected attribute"):
         audited.serve(X[:, 1:])
@@ -134,7 +134,7 @@ def test_monitor_windows_alarm_after_a_model_change_and_not_before():
     rng = np.random.default_rng(3)
     before, after = Logistic([0.4, 0.6]), Logistic([0.4, 1.8])
     Xr, sr = _people(4000, seed=5)
-    shift = counterfactual.fit_shift(Xr[:, 1:].astype(np.float64), sr, method="mean")
+    shift = shifts.fit_shift(Xr[:, 1:].astype(np.float64), sr, method="mean")
     a = AuditedModel(before, shift=shift).calibrate(Xr[:, 1:], percentile=95)
     b = AuditedModel(after, shift=shift, flag_threshold=a.flag_threshold)
     p1 = b.serve(Xr[:, 1:])["flagged"].mean()
@@ -180,7 +180,7 @@ def test_forward_mode_of_a_book_network_equals_autograd():
 
     X, s = _people(500, seed=11)
     net = models.make_model("linear", 3, seed=0)
-    shift = counterfactual.fit_shift(X.astype(np.float64), s, method="linear", fixed=[1])
+    shift = shifts.fit_shift(X.astype(np.float64), s, method="linear", fixed=[1])
     audited = AuditedModel(net, s_column=0, shift=shift, chunk_size=128)
     assert audited.method.startswith("forward mode")
     served = audited.serve(X)
