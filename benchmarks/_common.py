@@ -106,10 +106,10 @@ def unaware_network(epochs: int, fixed: tuple[str, ...]):
     """The book's unmitigated "linear" network on Adult trained without the race column, its split,
     and one shift fitted on the training rows (method "linear", the ``fixed`` features kept):
     ``(net, split, shift)``, as the chapters *Audits through proxies* and *Auditing a deployed model* build them."""
-    from fairnotes import counterfactual, presets
+    from fairnotes import presets, shifts
 
     net, _, sp = presets.unmitigated_model("adult", "linear", epochs=epochs, include_protected=False, progress=False)
-    shift = counterfactual.fit_shift(sp.X_train, sp.s_train, method="linear",
+    shift = shifts.fit_shift(sp.X_train, sp.s_train, method="linear",
                                      fixed=[sp.feature_names.index(f) for f in fixed])
     return net, sp, shift
 

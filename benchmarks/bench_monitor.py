@@ -5,7 +5,7 @@ Run by hand (it is not a timed test; timings on a shared machine are noisy):
     python benchmarks/bench_monitor.py          # the unaware "linear" network on Adult, batches of 400 and 6,188
 
 On the book's unmitigated "linear" network trained on Adult without the race column and one fitted
-shift (:func:`fairnotes.counterfactual.fit_shift`, method "linear", age and sex fixed, as in the
+shift (:func:`fairnotes.shifts.fit_shift`, method "linear", age and sex fixed, as in the
 chapter *Auditing a deployed model*), it times round robin, after a warm-up, the median wall time
 per call of
 

@@ -7,7 +7,7 @@ Run by hand (it is not a timed test; timings on a shared machine are noisy):
 Each method is timed round robin, a fast one called several times per round (``--min-time``). On
 one trained network (the unmitigated "linear" one of the book, trained without the protected
 column so that it can only discriminate through proxies) and one fitted shift
-(:func:`fairnotes.counterfactual.fit_shift`, method "linear", age fixed), it times in one run, round
+(:func:`fairnotes.shifts.fit_shift`, method "linear", age fixed), it times in one run, round
 robin after a warm-up, the median wall time per call of
 
 * ``proxy``               fairnotes.sensitivity.proxy_sensitivity on every row (one batched backward pass)
