@@ -25,8 +25,12 @@ markdown:
 A role or directive the converter does not know raises :class:`MystConversionError` naming it: a
 new construct must be given a notebook form here, never leak into a notebook as markup.
 
-The project-wide facts a cross-reference needs (titles, labels, glossary terms, the
-bibliography) come from a :class:`BookIndex` of the table of contents' pages.
+The work is shared by four modules of ``tools/``: ``myst_tokens`` finds the MyST constructs in
+the markdown-it token stream (the parser and plugins the book's MyST uses); ``book_index`` holds
+the project-wide facts a cross-reference needs (titles, labels, glossary terms, the bibliography),
+a :class:`BookIndex` of the table of contents' pages; ``bibliography`` formats citations and
+reference lists; ``notebook_cells`` gates solutions and resolves glued values across cells. This
+module gives each role and directive its notebook form, and adds the Colab install cell.
 """
 
 from __future__ import annotations
@@ -35,33 +39,21 @@ import copy
 import html
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import nbformat
-import yaml
 
-from toc import ROOT, page_path, toc_files
+from book_index import BookIndex, Reference, exercise_title, term_anchor
+from myst_tokens import (Code, MystConversionError, Text, directive_name, inline_roles, roles,
+                         segments, split_directive, tokens)
+from notebook_cells import (SOLUTION_END, SOLUTION_START, details, gate, glue_from_outputs, glue_marker,
+                            resolve_glue_pointers, trim)
 
-# ``{name}`body``` roles, and inline code spans, which are left as they are
-_INLINE = re.compile(
-    r"\{(?P<name>[A-Za-z][\w.:+-]*)\}(?P<ticks>`+)(?P<body>.+?)(?<!`)(?P=ticks)(?!`)"
-    r"|(?P<code>`+)", re.S)
-# a fence opening a directive: ```{name} argument  or  :::{name} argument
-_DIRECTIVE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})\s*\{(?P<name>[^}\s]+)\}\s*(?P<arg>.*?)\s*$")
-# any other fence (a code block in markdown): its content is copied untouched
-_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
-_TARGET = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")
-_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
+__all__ = ["BookIndex", "MystConversionError", "term_anchor", "convert_notebook", "leftover_myst",
+           "needs_gp", "colab_install_cell", "GP_MODULES", "GP_FUNCTIONS"]
+
+# a role's "text <target>" body
 _TITLED = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
-_EQ_LABEL = re.compile(r"\$\$\s*\((?P<label>[^()\s]+)\)\s*$")
-_GLUE_CALL = re.compile(r"""\bglue\(\s*(?P<f>[fF]?)(?P<q>["'])(?P<name>.*?)(?P=q)""")
-
-# Markers left in converted text and resolved once the whole notebook is converted (private-use
-# characters, never in a chapter): where a gated solution starts (with its title) and ends, which
-# _gate turns into <details> or removes; and a glued value of an unexecuted notebook, which
-# _resolve_glue_pointers turns into a pointer at the code cell that computes it.
-_SOL_START, _SOL_END = "\ue000SOLUTION-START\ue001", "\ue000SOLUTION-END\ue001"
-_GLUE_MARK = re.compile("\ue002(?P<name>[^\ue003]+)\ue003")
 
 ADMONITIONS = {
     "note": "Note", "tip": "Tip", "hint": "Hint", "important": "Important", "warning": "Warning",
@@ -74,258 +66,6 @@ CODE_ROLES = {"code", "literal", "samp", "file", "command", "program", "envvar",
               "func", "class", "meth", "attr", "mod", "obj", "data", "exc", "const", "any"}
 #: directives that only make sense in the built book (navigation, build tables)
 BOOK_ONLY = {"tableofcontents", "toctree", "contents", "nb-exec-table"}
-
-
-class MystConversionError(ValueError):
-    """A MyST construct the converter cannot turn into notebook markdown."""
-
-
-def _slug(text: str) -> str:
-    """Sphinx's id for a term or label: ASCII letters, digits and hyphens (``sphinx.util.nodes``)."""
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
-
-
-def term_anchor(term: str) -> str:
-    """The HTML id Sphinx gives a glossary term (``Selection rate`` -> ``term-Selection-rate``)."""
-    return "term-" + _slug(term)
-
-
-def _strip_markup(title: str) -> str:
-    """A heading's text without inline markup, for use as a link text."""
-    return re.sub(r"[*_`]", "", title).strip()
-
-
-def _split_directive(body: list[str]) -> tuple[dict[str, str], list[str]]:
-    """A directive's options (``:key: value`` lines or a ``---`` yaml block) and its content."""
-    options: dict[str, str] = {}
-    i = 0
-    if body and body[0].strip() == "---":
-        end = next((j for j in range(1, len(body)) if body[j].strip() == "---"), None)
-        if end is None:
-            raise MystConversionError("a directive's '---' options block is not closed")
-        options = {k: str(v) for k, v in (yaml.safe_load("\n".join(body[1:end])) or {}).items()}
-        i = end + 1
-    else:
-        while i < len(body) and re.match(r"^\s*:[\w-]+:", body[i]):
-            key, _, value = body[i].strip()[1:].partition(":")
-            options[key] = value.strip()
-            i += 1
-    return options, body[i:]
-
-
-def _blocks(lines: list[str]):
-    """Split markdown lines into ("text", lines), ("code", lines) and ("directive", (name, arg, body)).
-
-    Fences close as in CommonMark: on a line of only the opening fence's character, at least as
-    many as opened it; a fence that never closes runs to the end of the text.
-    """
-    i, text = 0, []
-    while i < len(lines):
-        line = lines[i]
-        m = _DIRECTIVE.match(line) or _FENCE.match(line)
-        if not m:
-            text.append(line)
-            i += 1
-            continue
-        fence = m.group("fence")
-        close = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
-        j = i + 1
-        while j < len(lines) and not close.match(lines[j]):
-            j += 1
-        if text:
-            yield "text", text
-            text = []
-        if "name" in m.groupdict() and m.group("name"):
-            yield "directive", (m.group("name"), m.group("arg"), lines[i + 1:j])
-        else:
-            yield "code", lines[i:j + 1]
-        i = j + 1
-    if text:
-        yield "text", text
-
-
-@dataclass
-class Reference:
-    """Where a label points: its page, the anchor there, and the text a link to it shows."""
-
-    doc: str
-    anchor: str
-    title: str
-
-
-@dataclass
-class BookIndex:
-    """What a cross-reference needs to know about the whole book.
-
-    Built by :meth:`from_toc` from every page of ``_toc.yml``: the pages' titles, the MyST targets
-    and exercise labels, the glossary's terms and page, the bibliography, and the MathJax macros
-    of ``_config.yml``.
-    """
-
-    titles: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, Reference] = field(default_factory=dict)
-    glossary_doc: str | None = None
-    terms: set[str] = field(default_factory=set)
-    bibliography: dict = field(default_factory=dict)
-    macros: dict[str, str] = field(default_factory=dict)
-    notebooks: set[str] = field(default_factory=set)
-    status_doc: str | None = None
-    exercises_before: dict[str, int] = field(default_factory=dict)
-    exercise_count: int = 0
-    _formatter: _Formatter | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_toc(cls, root: Path = ROOT) -> "BookIndex":
-        from toc import is_notebook_chapter
-
-        index = cls()
-        config = yaml.safe_load((root / "_config.yml").read_text())
-        sphinx_config = (config.get("sphinx") or {}).get("config") or {}
-        macros = (((sphinx_config.get("mathjax3_config") or {}).get("tex") or {}).get("macros") or {})
-        index.macros = {k: v if isinstance(v, str) else v[0] for k, v in macros.items()}
-        for bib in config.get("bibtex_bibfiles") or []:
-            index.bibliography.update(_read_bib(root / bib))
-        for entry in toc_files(root / "_toc.yml"):
-            path = page_path(entry, root)
-            doc = entry.removesuffix(".md")
-            if not path.exists():
-                continue
-            if is_notebook_chapter(path):
-                index.notebooks.add(doc)
-            index._scan(doc, path.read_text())
-        return index
-
-    def _scan(self, doc: str, text: str) -> None:
-        lines = text.split("\n")
-        if text.startswith("---"):  # front matter
-            end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
-            lines = lines[end + 1:]
-        # exercises and figures are numbered within their chapter (_ext/exercise_numbers.py)
-        self.exercises_before[doc] = 0
-        pending, equations, exercises, figures = None, 0, 0, 0
-        for kind, block in _blocks(lines):
-            if kind == "text":
-                for line in block:
-                    eq = _EQ_LABEL.search(line)
-                    if eq:
-                        equations += 1
-                        self.labels[eq.group("label")] = Reference(doc, "equation-" + eq.group("label"), f"({equations})")
-                    target, heading = _TARGET.match(line), _HEADING.match(line)
-                    if target:
-                        pending = target.group("label")
-                    elif heading:
-                        title = _strip_markup(heading.group("title"))
-                        self.titles.setdefault(doc, title)
-                        if pending:
-                            self.labels[pending] = Reference(doc, pending, title)
-                        pending = None
-                    elif line.strip():
-                        pending = None
-            elif kind == "directive":
-                name, arg, body = block
-                options, content = _split_directive(body)
-                if name in ("exercise", "exercise-start"):
-                    self.exercise_count += 1
-                    exercises += 1
-                    if "label" in options:
-                        title = _exercise_title(exercises, _strip_markup(arg))
-                        self.labels[options["label"]] = Reference(doc, options["label"], title)
-                elif name == "code-cell" and _cell_figure(body) is not None:
-                    figures += 1           # a figure from a cell's myst-nb metadata (mystnb.figure)
-                    label = _cell_figure(body).get("name")
-                    if label:
-                        self.labels[str(label)] = Reference(doc, str(label), f"Figure {figures}")
-                elif name in ("figure", "glue:figure"):
-                    figures += 1
-                    label = options.get("name")
-                    if label:
-                        self.labels[label] = Reference(doc, label, f"Figure {figures}")
-                elif name in ("exec-status", "nb-exec-table"):
-                    self.status_doc = doc
-                elif name == "math" and options.get("label"):
-                    equations += 1
-                    self.labels[options["label"]] = Reference(doc, "equation-" + options["label"], f"({equations})")
-                elif name == "glossary":
-                    self.glossary_doc = doc
-                    self.terms.update(l.strip() for l in content if l.strip() and not l[0].isspace())
-                elif name not in ("solution", "solution-start") and (options.get("label") or options.get("name")):
-                    label = options.get("label") or options["name"]
-                    self.labels[label] = Reference(doc, label, _strip_markup(arg) or label)
-
-    @property
-    def formatter(self) -> _Formatter:
-        if self._formatter is None:
-            self._formatter = _Formatter()
-        return self._formatter
-
-    def url(self, doc: str, anchor: str | None, book_url: str | None) -> str | None:
-        """The page of ``doc`` in the book online, or None when the book's URL is unknown."""
-        if not book_url:
-            return None
-        return f"{book_url.rstrip('/')}/{doc}.html" + (f"#{anchor}" if anchor else "")
-
-
-def _cell_figure(body: list[str]) -> dict | None:
-    """The ``mystnb: figure:`` metadata of a code cell's ``---`` block, or None."""
-    if not body or body[0].strip() != "---":
-        return None
-    end = next((j for j in range(1, len(body)) if body[j].strip() == "---"), None)
-    if end is None:
-        return None
-    try:
-        meta = yaml.safe_load("\n".join(body[1:end])) or {}
-    except yaml.YAMLError:
-        return None
-    figure = (meta.get("mystnb") or {}).get("figure") if isinstance(meta, dict) else None
-    return figure if isinstance(figure, dict) else None
-
-
-def _exercise_title(number: int, title: str) -> str:
-    return f"Exercise {number}" + (f" ({title})" if title else "")
-
-
-def _read_bib(path: Path) -> dict:
-    """The entries of a BibTeX file, keyed by citation key (pybtex, which sphinxcontrib-bibtex uses)."""
-    from pybtex.database import parse_file
-
-    return dict(parse_file(str(path)).entries)
-
-
-class _Formatter:
-    """pybtex's plain style and its text and markdown back ends, created once (each lookup of a
-    pybtex plugin by name scans the installed packages' entry points)."""
-
-    def __init__(self):
-        from pybtex.backends.markdown import Backend as Markdown
-        from pybtex.backends.plaintext import Backend as Plain
-        from pybtex.style.formatting.plain import Style
-
-        self.style, self.plain, self.markdown = Style(), Plain(), Markdown()
-
-    def latex_text(self, text: str) -> str:
-        from pybtex.richtext import Text
-
-        return Text.from_latex(text).render(self.plain)
-
-    def authors(self, entry) -> str:
-        """"Kohavi", "Maughan and Near", "Ngong et al.": the author part of an author-year citation."""
-        people = entry.persons.get("author") or entry.persons.get("editor") or []
-        names = [self.latex_text(" ".join(p.prelast_names + p.last_names)) for p in people]
-        if not names:
-            return self.latex_text(entry.fields.get("organization", entry.fields.get("title", "Anonymous")))
-        if len(names) == 1:
-            return names[0]
-        if len(names) == 2:
-            return f"{names[0]} and {names[1]}"
-        return f"{names[0]} et al."
-
-    def reference(self, key: str, entry) -> str:
-        """One entry of the reference list, formatted by pybtex's plain style, as markdown."""
-        formatted = self.style.format_entry(key, entry).text.render(self.markdown)
-        return " ".join(part.strip() for part in formatted.split("\n") if part.strip())
 
 
 @dataclass
@@ -343,7 +83,6 @@ class _Context:
     listed: set[str] = field(default_factory=set)
     exercise: int = 0
     heading_level: int = 1
-    solution: str | None = None  # the title of the solution being converted
 
     def where(self) -> str:
         """The prefix of an error message: the page being converted."""
@@ -385,10 +124,7 @@ def _cite(ctx: _Context, name: str, body: str) -> str:
             raise MystConversionError(f"{ctx.where()}citation key {key!r} is not in the bibliography")
         if key not in ctx.cited:
             ctx.cited.append(key)
-        year = entry.fields.get("year", "n.d.")
-        authors = ctx.index.formatter.authors(entry)
-        shown = f"{authors} ({year})" if textual else f"{authors}, {year}"
-        parts.append(f"[{shown}](#ref-{key})")
+        parts.append(f"[{ctx.index.formatter.citation(entry, textual=textual)}](#ref-{key})")
     return ", ".join(parts) if textual else "(" + "; ".join(parts) + ")"
 
 
@@ -407,7 +143,7 @@ def _glue_text(ctx: _Context, name: str, body: str) -> str:
         doc, key = key.split("::", 1)
         return f"`{key}` (computed in {_doc_link(ctx, doc, None)})"
     if ctx.glue is None:
-        return f"\ue002{key}\ue003"
+        return glue_marker(key)
     if key not in ctx.glue:
         raise MystConversionError(f"{ctx.where()}the executed notebook glues no value named {key!r}")
     data = ctx.glue[key].get("data", {})
@@ -476,87 +212,59 @@ def _role(ctx: _Context, name: str, body: str) -> str:
                               "(add it to tools/notebook_text.py)")
 
 
-def _tokens(text: str):
-    """The roles and the rest of a run of markdown text, in order: ("role", match) or ("text", str).
-
-    Inline code spans are text: a role written inside backticks is shown, not interpreted.
-    """
-    pos = 0
-    while True:
-        m = _INLINE.search(text, pos)
-        if not m:
-            yield "text", text[pos:]
-            return
-        if m.group("code"):
-            close = re.compile(r"(?<!`)" + m.group("code") + r"(?!`)").search(text, m.end())
-            end = close.end() if close else m.end()
-            yield "text", text[pos:end]
-        else:
-            yield "text", text[pos:m.start()]
-            yield "role", m
-            end = m.end()
-        pos = end
-
-
-def _roles(text: str) -> list[str]:
-    """The names of the roles in a run of markdown text."""
-    return [m.group("name") for kind, m in _tokens(text) if kind == "role"]
-
-
 def _inline(ctx: _Context, text: str) -> str:
-    """Replace every role in a run of markdown text; inline code spans stay as written."""
-    return "".join(_role(ctx, tok.group("name"), tok.group("body")) if kind == "role" else tok
-                   for kind, tok in _tokens(text))
+    """Replace every role of a piece of inline text (a directive's argument); code spans stay."""
+    return _replace_roles(ctx, text, inline_roles(text))
 
 
-def _text_lines(ctx: _Context, lines: list[str]) -> list[str]:
-    """Convert plain markdown lines: targets, comments, headings, labelled equations, roles."""
-    out = []
-    for line in lines:
-        target = _TARGET.match(line)
-        if target:
-            out.append(f'<a id="{target.group("label")}"></a>')
+def _replace_roles(ctx: _Context, source: str, found) -> str:
+    out, pos = [], 0
+    for r in found:
+        out += [source[pos:r.start], _role(ctx, r.name, r.body)]
+        pos = r.end
+    return "".join(out) + source[pos:]
+
+
+def _text_lines(ctx: _Context, text: Text) -> list[str]:
+    """Convert a run of markdown: targets, comments, headings, labelled equations, roles."""
+    lines = text.lines
+    runs = {a: (b, spans) for a, b, spans in text.inlines}
+    out, i = [], 0
+    while i < len(lines):
+        if i in runs:                    # a paragraph, heading, list item or table row with its roles
+            if i in text.headings:
+                ctx.heading_level = text.headings[i][0]
+            b, spans = runs[i]
+            source = "\n".join(lines[i:b])
+            out += _replace_roles(ctx, source, roles(source, spans)).split("\n")
+            i = b
             continue
-        if line.startswith("%"):
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            ctx.heading_level = len(heading.group("hashes"))
-        eq = _EQ_LABEL.search(line)
-        if eq:
-            label = eq.group("label")
+        line = lines[i]
+        if i in text.targets:
+            out.append(f'<a id="{text.targets[i]}"></a>')
+        elif i in text.equations:
+            label = text.equations[i]
             number = ctx.index.labels[label].title.strip("()")
-            out += [line[:eq.start()] + f"\\tag{{{number}}}$$", f'<a id="{ctx.index.labels[label].anchor}"></a>']
-            continue
-        out.append(line)
-    return _inline(ctx, "\n".join(out)).split("\n")
-
-
-def _trim(lines: list[str]) -> list[str]:
-    """The lines without blank lines at the start and the end."""
-    while lines and not lines[0].strip():
-        lines = lines[1:]
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    return lines
+            cut = line.rstrip().rfind("$$")
+            out += [line[:cut] + f"\\tag{{{number}}}$$", f'<a id="{ctx.index.labels[label].anchor}"></a>']
+        elif i not in text.comments:
+            out.append(line)
+        i += 1
+    return out
 
 
 def _quote(lines: list[str], title: str | None) -> list[str]:
-    body = ([f"**{title}**", ""] if title else []) + _trim(lines)
+    body = ([f"**{title}**", ""] if title else []) + trim(lines)
     return [f"> {l}" if l.strip() else ">" for l in body]
 
 
-def _details(summary: str, lines: list[str]) -> list[str]:
-    return ["<details>", f"<summary>{summary}</summary>", "", *_trim(lines), "", "</details>"]
-
-
 def _directive(ctx: _Context, name: str, arg: str, body: list[str]) -> list[str]:
-    options, content = _split_directive(body)
+    options, content = split_directive(body)
     if name in ("exercise", "exercise-start"):
         ctx.exercise += 1
         level = min(ctx.heading_level + 1, 6)
         anchor = [f'<a id="{options["label"]}"></a>'] if "label" in options else []
-        head = [*anchor, f"{'#' * level} {_exercise_title(ctx.exercise, _inline(ctx, arg))}", ""]
+        head = [*anchor, f"{'#' * level} {exercise_title(ctx.exercise, _inline(ctx, arg))}", ""]
         return head + _markdown(ctx, content)
     if name == "exercise-end":
         return []
@@ -565,17 +273,17 @@ def _directive(ctx: _Context, name: str, arg: str, body: list[str]) -> list[str]
         ref = ctx.index.labels.get(label)
         title = f"Solution to {ref.title}" if ref else "Solution"
         if name == "solution-start":
-            return [f"{_SOL_START}{title}"]
+            return [f"{SOLUTION_START}{title}"]
         if ctx.student:
             return []
-        return _details(title, _markdown(ctx, content))
+        return details(title, _markdown(ctx, content))
     if name == "solution-end":
-        return [_SOL_END]
+        return [SOLUTION_END]
     if name in ADMONITIONS:
         title = _inline(ctx, arg) if arg else ADMONITIONS[name]
         inner = _markdown(ctx, content)
         if name == "dropdown" or "dropdown" in options.get("class", "").split():
-            return _details(title or "Details", inner)
+            return details(title or "Details", inner)
         return _quote(inner, title)
     if name == "footbibliography":
         keys = [k for k in ctx.cited if k not in ctx.listed]
@@ -605,7 +313,7 @@ def _directive(ctx: _Context, name: str, arg: str, body: list[str]) -> list[str]
                 out += ["", f'<a id="{term_anchor(line.strip())}"></a>**{line.strip()}**', ""]
             else:
                 out.append(line.strip())
-        return _text_lines(ctx, out)
+        return _markdown(ctx, out)
     if name in BOOK_ONLY:
         return []
     raise MystConversionError(f"{ctx.where()}the MyST directive {{{name}}} has no notebook form "
@@ -614,108 +322,15 @@ def _directive(ctx: _Context, name: str, arg: str, body: list[str]) -> list[str]
 
 def _markdown(ctx: _Context, lines: list[str]) -> list[str]:
     out = []
-    for kind, block in _blocks(lines):
-        if kind == "text":
-            out += _text_lines(ctx, block)
-        elif kind == "code":
-            out += block
-        else:
-            out += _directive(ctx, *block)
+    for part in segments(lines):
+        if isinstance(part, Text):
+            out += _text_lines(ctx, part)
+        elif isinstance(part, Code):
+            out += part.lines
+        else:                            # a directive nested in a list item keeps its indentation
+            pad = " " * part.indent
+            out += [pad + line if line.strip() else line for line in _directive(ctx, part.name, part.arg, part.body)]
     return out
-
-
-def _gate(ctx: _Context, cells: list) -> list:
-    """Turn the solution markers into ``<details>`` (teacher) or remove the solutions (student).
-
-    A gated solution (``solution-start`` ... ``solution-end``) may span cells: its markdown parts
-    each become a collapsed ``<details>`` block, its code cells are tagged ``solution``, their input
-    hidden in JupyterLab (``jupyter.source_hidden``) and folded under an ``@title`` in Colab
-    (``cellView: form``). The student edition keeps none of it.
-    """
-    out = []
-    for cell in cells:
-        if cell.cell_type != "markdown":
-            if ctx.solution is None:
-                out.append(cell)
-            elif not ctx.student:
-                cell.source = f"# @title {ctx.solution} (double-click to show the code)\n" + cell.source
-                cell.metadata.setdefault("tags", []).append("solution")
-                cell.metadata["jupyter"] = {"source_hidden": True}
-                cell.metadata["cellView"] = "form"
-                out.append(cell)
-            continue
-        kept, part, part_no = [], [], 0
-        for line in cell.source.split("\n") + [None]:
-            if line is not None and line.startswith(_SOL_START):
-                if ctx.solution is not None:
-                    raise MystConversionError(f"{ctx.where()}a solution-start inside another solution")
-                ctx.solution = line[len(_SOL_START):]
-                continue
-            ending = line == _SOL_END
-            if ctx.solution is not None and (ending or line is None):
-                text = "\n".join(part).strip()
-                if text and not ctx.student:
-                    summary = ctx.solution if part_no == 0 else f"{ctx.solution} (continued)"
-                    kept += _details(summary, text.split("\n"))
-                part_no += 1 if text else 0
-                part = []
-                if ending:
-                    ctx.solution = None
-                continue
-            if line is None:
-                continue
-            if ending:
-                raise MystConversionError(f"{ctx.where()}a solution-end without a solution-start")
-            (part if ctx.solution is not None else kept).append(line)
-        text = "\n".join(kept).strip()
-        if text:
-            cell.source = re.sub(r"\n{3,}", "\n\n", text)
-            out.append(cell)
-    if ctx.solution is not None:
-        raise MystConversionError(f"{ctx.where()}a solution-start has no matching solution-end")
-    return out
-
-
-def _glue_from_outputs(nb) -> dict:
-    """The values myst-nb's ``glue`` recorded in an executed notebook's outputs."""
-    glue = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            meta = output.get("metadata", {}).get("scrapbook")
-            if meta:
-                prefix = meta.get("mime_prefix", "")
-                glue[meta["name"]] = {"data": {k[len(prefix):]: v for k, v in output.get("data", {}).items()}}
-    return glue
-
-
-def _resolve_glue_pointers(cells: list) -> None:
-    """In an unexecuted notebook, point each glued value at the code cell that computes it.
-
-    Cells are counted 1-based among the code cells of the converted notebook; a name glued in an
-    f-string (``glue(f"acc_{key}", ...)``) matches any value of its placeholders.
-    """
-    exact, patterns, number = {}, [], 0
-    for cell in cells:
-        if cell.cell_type != "code":
-            continue
-        number += 1
-        for m in _GLUE_CALL.finditer(cell.source):
-            name = m.group("name")
-            if m.group("f"):
-                parts = re.split(r"\{[^{}]*\}", name)
-                patterns.append((re.compile(".+".join(map(re.escape, parts)) + "$"), number))
-            else:
-                exact.setdefault(name, number)
-
-    def pointer(m):
-        name = m.group("name")
-        number = exact.get(name) or next((n for rx, n in patterns if rx.match(name)), None)
-        where = f"code cell {number}" if number else "this chapter's code"
-        return f"`{name}` (computed by {where})"
-
-    for cell in cells:
-        if cell.cell_type == "markdown":
-            cell.source = _GLUE_MARK.sub(pointer, cell.source)
 
 
 #: What the extra ``fairnotes[gp]`` brings, and the package's functions that import
@@ -833,13 +448,13 @@ def convert_notebook(nb, doc: str, index: BookIndex, *, student: bool = False, g
     nb = copy.deepcopy(nb)
     if glue is None:
         executed = any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
-        glue = _glue_from_outputs(nb) if executed else None
+        glue = glue_from_outputs(nb) if executed else None
     ctx = _Context(doc, index, student, book_url, link_notebooks, glue, runtimes or {},
                    exercise=index.exercises_before.get(doc, 0))
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = "\n".join(_markdown(ctx, cell.source.split("\n")))
-    cells = _gate(ctx, nb.cells)
+    cells = gate(nb.cells, student=student, where=ctx.where())
     missing = [k for k in ctx.cited if k not in ctx.listed]
     if missing:  # cited, but the chapter has no (foot)bibliography after the citation
         cells.append(nbformat.v4.new_markdown_cell("## References\n\n" + _reference_list(ctx, missing)))
@@ -851,7 +466,7 @@ def convert_notebook(nb, doc: str, index: BookIndex, *, student: bool = False, g
     if repo_url:
         cells.insert(0, colab_install_cell(repo_url, repo_ref, gp=needs_gp(nb)))
     if ctx.glue is None:
-        _resolve_glue_pointers(cells)
+        resolve_glue_pointers(cells)
     nb.cells = cells
     nb.metadata.pop("jupytext", None)
     nb.metadata["fairnotes"] = {"page": doc, "edition": "student" if student else "teacher",
@@ -860,15 +475,24 @@ def convert_notebook(nb, doc: str, index: BookIndex, *, student: bool = False, g
 
 
 def leftover_myst(nb) -> list[str]:
-    """Every MyST role or directive fence still in a notebook's markdown cells (code blocks aside)."""
+    """Every MyST role, directive or target still in a notebook's markdown cells (code aside)."""
     found = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
             continue
-        for kind, block in _blocks(cell.source.split("\n")):
-            if kind == "directive":
-                found.append(f"cell {i}: directive {{{block[0]}}}")
-            elif kind == "text":
-                found += [f"cell {i}: role {{{name}}}`" for name in _roles("\n".join(block))]
-                found += [f"cell {i}: target {l.strip()}" for l in block if _TARGET.match(l)]
+        lines = cell.source.split("\n")
+        for tok in _all_tokens(tokens(lines)):
+            if directive_name(tok):
+                found.append(f"cell {i}: directive {{{directive_name(tok)}}}")
+            elif tok.type == "myst_role":
+                found.append(f"cell {i}: role {{{tok.meta['name']}}}`")
+            elif tok.type == "myst_target":
+                found.append(f"cell {i}: target {lines[tok.map[0]].strip()}")
     return found
+
+
+def _all_tokens(toks):
+    for tok in toks:
+        yield tok
+        if tok.children:
+            yield from _all_tokens(tok.children)
