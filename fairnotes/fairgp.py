@@ -14,7 +14,11 @@ through the probit link, ``p(ybar = 1 | f) = Phi(f)``, while it is trained on th
 Gauss-Hermite quadrature; the debiasing parameters ``P[s, ybar] = P(y=1 | ybar, s)`` come from
 :mod:`fairnotes.target_labels` (numpy only). :class:`FairGP` builds and trains the
 model: ``s`` reaches the likelihood only (*FairGP*) or also the kernel (*FairGP\\**,
-``s_as_input=True``).
+``s_as_input=True``). Besides the book's probit link with quadrature, the likelihood takes the
+logistic link with Monte Carlo expectations (:data:`LINKS`, ``mc_samples``), and :class:`FairGP`
+the other pieces of the paper's authors' training (a learning-rate drop, an unwhitened posterior,
+inducing inputs every ``n // M``-th row, a fixed length scale for ``s``; the settings are
+:data:`fairnotes.presets.FAIRGP_AUTHORS_FIT`); :func:`scale_by_maximum` gives their inputs.
 
 Importing this module imports TensorFlow and GPflow (a few seconds); they come with the extra
 ``pip install 'fairnotes[gp]'`` (which also pins numpy<2 for GPflow 2.11). ``import fairnotes`` and
@@ -50,6 +54,9 @@ from fairnotes.target_labels import check_parameters, identity_parameters  # noq
 
 __all__ = [
     "FairGPLikelihood",
+    "LINKS",
+    "INDUCING_STARTS",
+    "scale_by_maximum",
     "S_KERNELS",
     "pack_labels",
     "FairGP",
@@ -81,14 +88,19 @@ class FairGPLikelihood(ScalarLikelihood):
 
     ``log p(y | f, s) = logsumexp_{ybar} [log P(y | ybar, s) + log p(ybar | f)]`` with
     ``p(ybar = 1 | f) = invlink(f)`` (default: GPflow's ``inv_probit``, the link of
-    ``gpflow.likelihoods.Bernoulli``, so that with the identity parameters its log probability and
-    variational expectations are GPflow's Bernoulli's, to the last bit). Everything is in log space,
+    ``gpflow.likelihoods.Bernoulli``; with the identity parameters its log probability and
+    variational expectations are GPflow's Bernoulli's up to rounding, and its predictive density is
+    the same expression as Bernoulli's, bit for bit). Everything is in log space,
     so parameters equal to 0 or 1 give ``log 0 = -inf`` terms that ``logsumexp`` ignores, never
     NaN. The variational expectation uses GPflow's Gauss-Hermite quadrature
-    (``num_gauss_hermite_points``, 20 as GPflow's default) over the 1-D Gaussian ``q(f)``. The
-    predictive density has a closed form with the probit link and uses it:
-    ``p(y = 1 | x, s) = P[s, 0] (1 - p) + P[s, 1] p`` with ``p = Phi(mu / sqrt(1 + var))``
-    (quadrature would be off by nats in the tails, where ``q(f)`` is far from 0).
+    (``num_gauss_hermite_points``, 20 as GPflow's default) over the 1-D Gaussian ``q(f)``, or, with
+    ``mc_samples``, the mean over that many Gaussian draws per row (new draws at every call, from a
+    seeded stateless generator: the FairGP authors' Monte Carlo expectations). The predictive
+    density is computed in closed form, not by quadrature:
+    ``p(y = 1 | x, s) = P[s, 0] (1 - p) + P[s, 1] p`` with ``p = p(ybar = 1 | x)``, which is
+    ``Phi(mu / sqrt(1 + var))`` for the probit link (for another link, ``p`` is a 50-point
+    Gauss-Hermite mean of ``invlink(f)``; quadrature of the whole log density would be off by
+    nats in the tails, where ``q(f)`` is far from 0).
 
     Parameters
     ----------
@@ -99,17 +111,33 @@ class FairGPLikelihood(ScalarLikelihood):
         ``None`` (default): ``Y`` has two columns ``[y, s]`` (:func:`pack_labels`). An integer: ``Y``
         is ``y`` alone and ``s`` is column ``s_column`` of ``X`` -- a column the kernel must not see
         (give the kernel ``active_dims`` without it).
+    invlink
+        ``p(ybar = 1 | f)``: a TensorFlow function, or a name of :data:`LINKS` (``"probit"``,
+        ``"logistic"``).
+    mc_samples, mc_seed
+        ``None`` (default): quadrature. An integer: Monte Carlo expectations with that many draws
+        per row, seeded by ``mc_seed``.
 
     See the chapter :doc:`/book/target_labels`, section "The likelihood in GPflow".
     """
 
     def __init__(self, parameters=None, *, s_column: Optional[int] = None,
-                 invlink: Callable[[tf.Tensor], tf.Tensor] = inv_probit,
-                 num_gauss_hermite_points: int = 20) -> None:
+                 invlink="probit", num_gauss_hermite_points: int = 20,
+                 mc_samples: Optional[int] = None, mc_seed: int = 0) -> None:
         quadrature = gpflow.quadrature.NDiagGHQuadrature(1, num_gauss_hermite_points)
         super().__init__(quadrature=quadrature)
+        if isinstance(invlink, str):
+            if invlink not in LINKS:
+                raise ValueError(f"invlink must be a function or one of {list(LINKS)}, got {invlink!r}")
+            invlink = LINKS[invlink]
+        if not callable(invlink):
+            raise ValueError(f"invlink must be a function or one of {list(LINKS)}, got {invlink!r}")
         self.invlink = invlink
         self.s_column = s_column
+        self.mc_samples = None if mc_samples is None else positive_int("mc_samples", mc_samples)
+        # the Monte Carlo draws' seed and counter live in variables: a reused compiled step sees new values
+        self._mc_seed = tf.Variable(int(mc_seed), trainable=False, dtype=tf.int64, name="mc_seed")
+        self._mc_calls = tf.Variable(0, trainable=False, dtype=tf.int64, name="mc_calls")
         P = identity_parameters() if parameters is None else check_parameters(parameters)
         self._log_p1 = tf.Variable(np.zeros((2, 2)), trainable=False, dtype=gpflow.default_float(),
                                    name="log_P_y1")
@@ -144,16 +172,30 @@ class FairGPLikelihood(ScalarLikelihood):
         log_py_given_ybar = tf.where(
             tf.expand_dims(y, -1) > 0.5, tf.gather(self._log_p1, s), tf.gather(self._log_p0, s)
         )
-        p1 = self.invlink(F[..., 0])
-        log_pybar = tf.stack([tf.math.log(1.0 - p1), tf.math.log(p1)], axis=-1)  # ybar = 0, 1
+        if self.invlink is tf.sigmoid:   # in log space: log(1 - sigmoid(f)) = log_sigmoid(-f), finite for any f
+            log_pybar = tf.stack([tf.math.log_sigmoid(-F[..., 0]), tf.math.log_sigmoid(F[..., 0])], axis=-1)
+        else:
+            p1 = self.invlink(F[..., 0])
+            log_pybar = tf.stack([tf.math.log(1.0 - p1), tf.math.log(p1)], axis=-1)  # ybar = 0, 1
         out = tf.reduce_logsumexp(log_py_given_ybar + log_pybar, axis=-1)
         return tf.expand_dims(out, -1)
 
+    def _variational_expectations(self, X, Fmu, Fvar, Y):
+        """``E_q(f) log p(y | f, s)``: quadrature (GPflow's), or the mean over ``mc_samples`` draws."""
+        if self.mc_samples is None:
+            return super()._variational_expectations(X, Fmu, Fvar, Y)
+        call = self._mc_calls.assign_add(1)
+        eps = tf.random.stateless_normal(tf.concat([[self.mc_samples], tf.shape(Fmu)], 0),
+                                         seed=tf.stack([self._mc_seed, call]), dtype=Fmu.dtype)
+        F = Fmu[None] + tf.sqrt(Fvar)[None] * eps
+        return tf.reduce_sum(tf.reduce_mean(self._scalar_log_prob(X, F, Y), axis=0), axis=-1)
+
     def _predict_log_density(self, X, Fmu, Fvar, Y):
         """``log p(y | x, s)`` in closed form: ``P[s, 0] (1 - p) + P[s, 1] p`` for ``y = 1`` (one minus it
-        for ``y = 0``) with ``p = Phi(mu / sqrt(1 + var))``, the predictive probability of the target label."""
+        for ``y = 0``) with ``p = p(ybar = 1 | x)`` (``Phi(mu / sqrt(1 + var))`` for the probit link),
+        the predictive probability of the target label."""
         y, s = self._split(X, Y)
-        p = _probit_predictive(Fmu, Fvar, self.invlink)[..., 0]
+        p = _predictive_probability(Fmu, Fvar, self.invlink)[..., 0]
         log_pybar = tf.stack([tf.math.log(1.0 - p), tf.math.log(p)], axis=-1)  # ybar = 0, 1 (as GPflow's Bernoulli)
         log_py_given_ybar = tf.where(
             tf.expand_dims(y, -1) > 0.5, tf.gather(self._log_p1, s), tf.gather(self._log_p0, s)
@@ -161,8 +203,9 @@ class FairGPLikelihood(ScalarLikelihood):
         return tf.reduce_logsumexp(log_py_given_ybar + log_pybar, axis=-1)
 
     def _predict_mean_and_var(self, X, Fmu, Fvar):
-        """The predictive mean of the *target* label: ``p(ybar = 1 | x) = invlink(mu / sqrt(1 + var))``."""
-        p = _probit_predictive(Fmu, Fvar, self.invlink)
+        """The predictive mean of the *target* label: ``p(ybar = 1 | x)`` (``Phi(mu / sqrt(1 + var))``
+        for the probit link)."""
+        p = _predictive_probability(Fmu, Fvar, self.invlink)
         return p, p - tf.square(p)
 
     def _conditional_mean(self, X, F):
@@ -173,26 +216,76 @@ class FairGPLikelihood(ScalarLikelihood):
         return p - p ** 2
 
 
-def _probit_predictive(Fmu, Fvar, invlink=inv_probit):
-    if invlink is not inv_probit:
-        raise NotImplementedError("the closed-form predictive probability needs the probit link")
-    return inv_probit(Fmu / tf.sqrt(1.0 + Fvar))
+#: The links ``p(ybar = 1 | f)`` by name: the book's probit (GPflow's ``inv_probit``, as
+#: ``gpflow.likelihoods.Bernoulli``) and the logistic sigmoid of the FairGP authors' code.
+LINKS = {"probit": inv_probit, "logistic": tf.sigmoid}
+
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(50)
+
+
+def _predictive_probability(Fmu, Fvar, invlink=inv_probit):
+    """``E[invlink(f)]`` for ``f ~ N(Fmu, Fvar)``: closed form for the probit link, else 50-point
+    Gauss-Hermite quadrature."""
+    if invlink is inv_probit:
+        return inv_probit(Fmu / tf.sqrt(1.0 + Fvar))
+    nodes = tf.constant(np.sqrt(2.0) * _GH_NODES, dtype=Fmu.dtype)
+    weights = tf.constant(_GH_WEIGHTS / np.sqrt(np.pi), dtype=Fmu.dtype)
+    f = Fmu[..., None] + tf.sqrt(Fvar)[..., None] * nodes
+    return tf.reduce_sum(invlink(f) * weights, axis=-1)
+
+
+def scale_by_maximum(X_train, *others):
+    """The FairGP authors' input scaling: every column divided by its maximum over the training rows
+    (columns whose maximum is not above 1e-7 are left as they are), applied to ``X_train`` and to
+    each array of ``others``; their code scales only when the training inputs' smallest value is 0
+    and their largest above 10, as for Adult's one-hot and raw numerical columns (give them
+    unstandardised: ``presets.fairgp_split(..., standardize=False)``). Returns the scaled arrays
+    (float64) in the order given. See the chapter :doc:`/book/fairgp_parity`.
+    """
+    X_train = np.asarray(X_train, dtype=np.float64)
+    if X_train.ndim != 2 or len(X_train) == 0:
+        raise ValueError(f"X_train must be a non-empty 2-D array, got shape {X_train.shape}")
+    top = X_train.max(axis=0)
+    if not (X_train.min() == 0 and X_train.max() > 10):
+        raise ValueError("scale_by_maximum expects unstandardised inputs (smallest value 0, largest above 10), "
+                         f"as the authors' code scales only then; got {X_train.min():.3g} to {X_train.max():.3g}")
+    div = np.where(top > 1e-7, top, 1.0)
+    out = [X_train / div]
+    for X in others:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != X_train.shape[1]:
+            raise ValueError(f"every array must have X_train's {X_train.shape[1]} columns, got shape {X.shape}")
+        out.append(X / div)
+    return out
 
 
 #: How ``s`` enters FairGP\*'s kernel (:class:`FairGP`, ``s_kernel``): as a raw 0/1 column with its own
 #: ARD lengthscale (the paper's reading), or as a group index of a coregionalisation kernel.
 S_KERNELS = ("ard", "group")
 
+#: Where the inducing inputs start (:func:`build_svgp`, ``inducing``): a seeded random subset of the
+#: training rows (the book), or every ``n // M``-th row in order (the FairGP authors' code).
+INDUCING_STARTS = ("random", "stride")
+
 
 def build_svgp(X, likelihood, *, num_inducing: int = 500, lengthscale: Optional[float] = None,
                active_dims: Optional[Sequence[int]] = None, num_data: Optional[int] = None,
-               seed: int = 0, whiten: bool = True, s_kernel: Optional[str] = None) -> gpflow.models.SVGP:
+               seed: int = 0, whiten: bool = True, s_kernel: Optional[str] = None,
+               s_lengthscale: Optional[float] = None, train_s_lengthscale: bool = True,
+               inducing: str = "random", q_sqrt_scale: float = 1.0) -> gpflow.models.SVGP:
     """A sparse variational GP for binary classification (the paper's Section 4.2 settings).
 
     Squared-exponential kernel with one lengthscale per input (ARD), initialised to
     ``lengthscale`` (default ``sqrt(D)`` for ``D`` kernel inputs: the typical distance between
     standardized points); ``num_inducing`` inducing inputs initialised at a seeded random subset
-    of the rows of ``X`` (and trained); a full-covariance Gaussian ``q(u)``.
+    of the rows of ``X`` (``inducing="stride"``: every ``n // M``-th row, as the FairGP authors'
+    code) and trained; a full-covariance Gaussian ``q(u)`` starting at mean 0 and covariance
+    ``q_sqrt_scale**2`` times the identity (in the whitened space unless ``whiten=False``).
+
+    ``s_kernel="ard"`` (FairGP\\*'s raw 0/1 column ``s``, the last column of ``X``): its lengthscale
+    starts at ``s_lengthscale`` (default: as the others) and with ``train_s_lengthscale=False``
+    stays there (the kernel is then the SE kernel on the other columns times an SE kernel on ``s``
+    with fixed lengthscale and unit variance: the same ARD kernel with one lengthscale held).
 
     ``s_kernel="group"``: the last column of ``X`` is ``s`` (0/1) and the kernel is
     ``k((x, s), (x', s')) = k_SE(x, x') B[s, s']``, the SE kernel on the other columns times a
@@ -207,6 +300,14 @@ def build_svgp(X, likelihood, *, num_inducing: int = 500, lengthscale: Optional[
     n, d = X.shape
     if s_kernel not in (None, *S_KERNELS):
         raise ValueError(f"s_kernel must be None or one of {list(S_KERNELS)}, got {s_kernel!r}")
+    if inducing not in INDUCING_STARTS:
+        raise ValueError(f"inducing must be one of {list(INDUCING_STARTS)}, got {inducing!r}")
+    if (s_lengthscale is not None or not train_s_lengthscale) and s_kernel != "ard":
+        raise ValueError("s_lengthscale and train_s_lengthscale concern FairGP*'s s column: they need s_kernel='ard'")
+    if s_lengthscale is not None and not s_lengthscale > 0:
+        raise ValueError(f"s_lengthscale must be positive, got {s_lengthscale!r}")
+    if not q_sqrt_scale > 0:
+        raise ValueError(f"q_sqrt_scale must be positive, got {q_sqrt_scale!r}")
     group = s_kernel == "group"
     if group:
         if active_dims is not None:
@@ -217,17 +318,36 @@ def build_svgp(X, likelihood, *, num_inducing: int = 500, lengthscale: Optional[
     else:
         dims = list(range(d)) if active_dims is None else list(active_dims)
     ls = float(np.sqrt(len(dims))) if lengthscale is None else float(lengthscale)
-    kernel = gpflow.kernels.SquaredExponential(lengthscales=np.full(len(dims), ls),
-                                               active_dims=dims if (group or active_dims is not None) else None)
+    s_ls = ls if s_lengthscale is None else float(s_lengthscale)
+    if s_kernel == "ard" and not train_s_lengthscale:   # SE on the features times a fixed SE on s
+        feature_dims = [i for i in dims if i != d - 1]
+        if len(feature_dims) != len(dims) - 1:
+            raise ValueError("train_s_lengthscale=False needs s (the last column of X) among the kernel's inputs")
+        kernel = gpflow.kernels.SquaredExponential(lengthscales=np.full(len(feature_dims), ls), active_dims=feature_dims)
+        k_s = gpflow.kernels.SquaredExponential(lengthscales=s_ls, active_dims=[d - 1])
+        gpflow.set_trainable(k_s, False)
+        kernel = kernel * k_s
+    else:
+        start = np.full(len(dims), ls)
+        if s_kernel == "ard":
+            start[-1] = s_ls
+        kernel = gpflow.kernels.SquaredExponential(lengthscales=start,
+                                                   active_dims=dims if (group or active_dims is not None) else None)
     if group:
         coregion = gpflow.kernels.Coregion(output_dim=2, rank=1, active_dims=[d - 1])
         coregion.W.assign(np.ones((2, 1)))
         kernel = kernel * coregion
-    rng = np.random.default_rng(seed)
     m = min(int(num_inducing), n)
-    Z = X[rng.choice(n, size=m, replace=False)].copy()
-    return gpflow.models.SVGP(kernel, likelihood, inducing_variable=Z, num_latent_gps=1,
-                              num_data=n if num_data is None else num_data, whiten=whiten)
+    if inducing == "stride":
+        Z = X[::n // m][:m].copy()
+    else:
+        rng = np.random.default_rng(seed)
+        Z = X[rng.choice(n, size=m, replace=False)].copy()
+    model = gpflow.models.SVGP(kernel, likelihood, inducing_variable=Z, num_latent_gps=1,
+                               num_data=n if num_data is None else num_data, whiten=whiten)
+    if q_sqrt_scale != 1.0:
+        model.q_sqrt.assign(q_sqrt_scale * model.q_sqrt.numpy())
+    return model
 
 
 def predict_proba_tf(model: gpflow.models.SVGP, X: tf.Tensor) -> tf.Tensor:
@@ -240,7 +360,7 @@ def predict_proba_tf(model: gpflow.models.SVGP, X: tf.Tensor) -> tf.Tensor:
     See the chapter :doc:`/book/fairgp_parity`.
     """
     mu, var = model.predict_f(X)
-    return _probit_predictive(mu, var)[:, 0]
+    return _predictive_probability(mu, var, getattr(model.likelihood, "invlink", inv_probit))[:, 0]
 
 
 @dataclass
@@ -291,6 +411,25 @@ class FairGP:
     learning_rate
         Adam's step size for the kernel hyperparameters and inducing inputs (and ``q(u)`` when
         natural gradients are off).
+    learning_rate_drop
+        ``None`` (default): a constant step size. ``(k, factor)``: the step size times ``factor``
+        after step ``k`` (the FairGP authors' code: ``(10, 0.2)``).
+    lengthscale, s_lengthscale, train_s_lengthscale
+        Where the kernel's lengthscales start (default ``sqrt(D)``), FairGP\\*'s ``s`` lengthscale's
+        start if it differs, and whether that one is learned (``s_kernel="ard"`` only; see
+        :func:`build_svgp`).
+    link, mc_samples
+        The link ``p(ybar = 1 | f)`` (:data:`LINKS`: ``"probit"``, the book's, or ``"logistic"``, the
+        authors') and ``None`` for quadrature or a number of Monte Carlo draws per row for the
+        variational expectations (the authors: 1,000).
+    whiten, inducing, q_sqrt_scale
+        The variational posterior in GPflow's whitened space (default) or not (the authors' code),
+        where the inducing inputs start (:data:`INDUCING_STARTS`) and the scale of ``q(u)``'s initial
+        covariance (see :func:`build_svgp`; the authors' code starts at ``log 2`` times the identity).
+    jitter
+        What is added to the diagonal of ``K_uu`` before its Cholesky factor, in training and
+        prediction: ``None`` GPflow's default (1e-6), or e.g. the authors' 0.01 (which keeps an
+        unwhitened posterior over many identical one-hot inducing inputs finite).
     seed
         Seeds the inducing-point initialisation and the mini-batch order.
     patience
@@ -312,6 +451,10 @@ class FairGP:
                  batch_size: int = 500, steps: int = 1000, natgrad_gamma: Optional[float] = None,
                  learning_rate: float = 0.01, lengthscale: Optional[float] = None,
                  s_kernel: str = "ard", patience: Optional[int] = None,
+                 learning_rate_drop: Optional[tuple] = None, s_lengthscale: Optional[float] = None,
+                 train_s_lengthscale: bool = True, link: str = "probit", mc_samples: Optional[int] = None,
+                 whiten: bool = True, inducing: str = "random", q_sqrt_scale: float = 1.0,
+                 jitter: Optional[float] = None,
                  seed: int = 0, progress: Optional[bool] = None, desc: str = "FairGP"):
         self.parameters = identity_parameters() if parameters is None else check_parameters(parameters)
         self.s_as_input = bool(s_as_input)
@@ -319,7 +462,30 @@ class FairGP:
             raise ValueError(f"s_kernel must be one of {list(S_KERNELS)}, got {s_kernel!r}")
         if s_kernel != "ard" and not self.s_as_input:
             raise ValueError(f"s_kernel={s_kernel!r} says how the kernel reads s: it needs s_as_input=True (FairGP*)")
+        if (s_lengthscale is not None or not train_s_lengthscale) and not (self.s_as_input and s_kernel == "ard"):
+            raise ValueError("s_lengthscale and train_s_lengthscale set FairGP*'s s lengthscale: they need "
+                             "s_as_input=True and s_kernel='ard'")
+        if link not in LINKS:
+            raise ValueError(f"link must be one of {list(LINKS)}, got {link!r}")
+        if inducing not in INDUCING_STARTS:
+            raise ValueError(f"inducing must be one of {list(INDUCING_STARTS)}, got {inducing!r}")
+        if learning_rate_drop is not None:
+            if len(learning_rate_drop) != 2 or not 0 < float(learning_rate_drop[1]) <= 1:
+                raise ValueError(f"learning_rate_drop must be (steps, factor) with 0 < factor <= 1, got {learning_rate_drop!r}")
+            learning_rate_drop = (positive_int("learning_rate_drop steps", learning_rate_drop[0]),
+                                  float(learning_rate_drop[1]))
         self.s_kernel = s_kernel
+        self.learning_rate_drop = learning_rate_drop
+        self.s_lengthscale = None if s_lengthscale is None else float(s_lengthscale)
+        self.train_s_lengthscale = bool(train_s_lengthscale)
+        self.link = link
+        self.mc_samples = None if mc_samples is None else positive_int("mc_samples", mc_samples)
+        self.whiten = bool(whiten)
+        self.inducing = inducing
+        self.q_sqrt_scale = float(q_sqrt_scale)
+        if jitter is not None and not 0 < float(jitter) < 1:
+            raise ValueError(f"jitter must be None (GPflow's default) or between 0 and 1, got {jitter!r}")
+        self.jitter = None if jitter is None else float(jitter)
         self.patience = None if patience is None else positive_int("patience", patience)
         self.best_step: Optional[int] = None
         self.num_inducing = positive_int("num_inducing", num_inducing)
@@ -371,16 +537,37 @@ class FairGP:
         n = len(Y)
         s_kernel = self.s_kernel if self.s_as_input else None
 
+        star_ard = s_kernel == "ard"
+
         def build():
-            return build_svgp(Xk, FairGPLikelihood(self.parameters), num_inducing=self.num_inducing,
-                              lengthscale=self.lengthscale, seed=self.seed, s_kernel=s_kernel)
+            lik = FairGPLikelihood(self.parameters, invlink=self.link, mc_samples=self.mc_samples, mc_seed=self.seed)
+            return build_svgp(Xk, lik, num_inducing=self.num_inducing,
+                              lengthscale=self.lengthscale, seed=self.seed, s_kernel=s_kernel,
+                              s_lengthscale=self.s_lengthscale if star_ard else None,
+                              train_s_lengthscale=self.train_s_lengthscale or not star_ard,
+                              whiten=self.whiten, inducing=self.inducing, q_sqrt_scale=self.q_sqrt_scale)
+        with self._gpflow_config():
+            return self._fit(build, Xk, Y, n, s_kernel, star_ard, eval_set, eval_every, validation)
+
+    def _gpflow_config(self):
+        """GPflow's configuration with this model's jitter (a no-op context without one)."""
+        import contextlib
+        import dataclasses
+
+        if self.jitter is None:
+            return contextlib.nullcontext()
+        return gpflow.config.as_context(dataclasses.replace(gpflow.config.config(), jitter=self.jitter))
+
+    def _fit(self, build, Xk, Y, n, s_kernel, star_ard, eval_set, eval_every, validation) -> "FairGP":
         model = build()
         # Training runs on a model of the same shape kept from an earlier fit, whose compiled step
         # is reused (tracing a new one costs about as much as 150 steps); it starts from this fit's
         # initial values and a fresh optimizer, and its result is copied into ``model``.
-        key = (Xk.shape, Y.shape, self.num_inducing, s_kernel, self.natgrad_gamma, self.learning_rate)
+        key = (Xk.shape, Y.shape, self.num_inducing, s_kernel, self.natgrad_gamma, self.learning_rate,
+               self.learning_rate_drop, self.link, self.mc_samples, self.whiten,
+               self.train_s_lengthscale or not star_ard, self.jitter)
         work, step = _compiled_step(key, build, model, Xk, Y, natgrad_gamma=self.natgrad_gamma,
-                                    learning_rate=self.learning_rate)
+                                    learning_rate=self.learning_rate, learning_rate_drop=self.learning_rate_drop)
         self.model = work  # the evaluations during training read self.model
         self.history = TrainingHistory()
         try:
@@ -408,6 +595,7 @@ class FairGP:
         Yv = tf.constant(pack_labels(yv, sv))
 
         def log_density():
+            # (called inside fit, which holds this model's GPflow configuration)
             out = [self.model.predict_log_density((Xkv[i:i + 5000], Yv[i:i + 5000])).numpy()
                    for i in range(0, Xkv.shape[0], 5000)]
             return float(np.mean(np.concatenate(out)))
@@ -423,7 +611,8 @@ class FairGP:
             raise ValueError("FairGP's kernel does not read s: there is no group correlation (use s_as_input=True)")
         k = self.model.kernel
         if self.s_kernel == "ard":
-            ls_s = float(k.lengthscales.numpy()[-1])
+            ls = k.kernels[1].lengthscales if isinstance(k, gpflow.kernels.Product) else k.lengthscales
+            ls_s = float(np.reshape(ls.numpy(), -1)[-1])
             return float(np.exp(-0.5 / ls_s ** 2))
         B = k.kernels[1].output_covariance().numpy()
         return float(B[0, 1] / np.sqrt(B[0, 0] * B[1, 1]))
@@ -442,7 +631,8 @@ class FairGP:
 
     # -- prediction -------------------------------------------------------------------------
     def _proba_batched(self, Xk, batch: int = 5000) -> np.ndarray:
-        out = [predict_proba_tf(self.model, Xk[i:i + batch]).numpy() for i in range(0, Xk.shape[0], batch)]
+        with self._gpflow_config():
+            out = [predict_proba_tf(self.model, Xk[i:i + batch]).numpy() for i in range(0, Xk.shape[0], batch)]
         return np.concatenate(out) if out else np.zeros(0)
 
     def predict_proba(self, X, s=None) -> np.ndarray:
@@ -468,7 +658,11 @@ class FairGP:
         """
         self.check_fitted()
         model = self.model
-        return lambda x: predict_proba_tf(model, x)
+
+        def proba(x):
+            with self._gpflow_config():
+                return predict_proba_tf(model, x)
+        return proba
 
     def check_fitted(self) -> None:
         """Raise ``RuntimeError`` unless :meth:`fit` has run."""
@@ -479,28 +673,35 @@ class FairGP:
         kind = "FairGP*" if self.s_as_input else "FairGP"
         extra = f", s_kernel={self.s_kernel!r}" if self.s_as_input and self.s_kernel != "ard" else ""
         extra += f", patience={self.patience}" if self.patience is not None else ""
+        extra += f", link={self.link!r}" if self.link != "probit" else ""
+        extra += f", mc_samples={self.mc_samples}" if self.mc_samples is not None else ""
         return (f"{kind}(M={self.num_inducing}, batch={self.batch_size}, steps={self.steps}{extra}, "
                 f"P={np.round(self.parameters, 3).tolist()})")
 
 
-def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01):
+def make_train_step(model, X, Y, *, natgrad_gamma=None, learning_rate=0.01, learning_rate_drop=None):
     """A compiled training step ``step(idx) -> loss`` on the rows ``idx`` of ``(X, Y)``.
 
     Adam (``tf_keras``: with Keras 3 installed ``tf.optimizers.Adam`` has no ``minimize``) on the
     kernel hyperparameters and inducing inputs, and either Adam or, with ``natgrad_gamma``, a
     natural-gradient step on ``q(u)`` (its own forward/backward pass, before Adam's). Works for any GPflow
-    SVGP (the benchmark uses it for FairGP and for GPflow's Bernoulli alike).
+    SVGP (the benchmark uses it for FairGP and for GPflow's Bernoulli alike). ``learning_rate_drop=(k,
+    factor)``: Adam's step size is ``learning_rate * factor`` after step ``k``.
     See the chapter :doc:`/book/fairgp_parity`, section "The model".
     """
     return _step_and_optimizer(model, tf.constant(X), tf.constant(Y), natgrad_gamma=natgrad_gamma,
-                               learning_rate=learning_rate)[0]
+                               learning_rate=learning_rate, learning_rate_drop=learning_rate_drop)[0]
 
 
-def _step_and_optimizer(model, X, Y, *, natgrad_gamma, learning_rate):
+def _step_and_optimizer(model, X, Y, *, natgrad_gamma, learning_rate, learning_rate_drop=None):
     """:func:`make_train_step` on tensors or variables ``X``, ``Y``; also returns the Adam optimizer."""
     import tf_keras
 
-    adam = tf_keras.optimizers.Adam(learning_rate)
+    rate = learning_rate
+    if learning_rate_drop is not None:   # piecewise constant in Adam's step count (the authors' drop)
+        k, factor = learning_rate_drop
+        rate = tf_keras.optimizers.schedules.PiecewiseConstantDecay([int(k)], [learning_rate, learning_rate * factor])
+    adam = tf_keras.optimizers.Adam(rate)
     use_natgrad = bool(natgrad_gamma)
     if use_natgrad:
         gpflow.set_trainable(model.q_mu, False)
@@ -537,7 +738,7 @@ def _copy_variables(src, dst) -> None:
         v.assign(u)
 
 
-def _compiled_step(key, build, model, X, Y, *, natgrad_gamma, learning_rate):
+def _compiled_step(key, build, model, X, Y, *, natgrad_gamma, learning_rate, learning_rate_drop=None):
     """A training model with ``model``'s initial values and its compiled step, reused for ``key``.
 
     On the first use of ``key`` a second model is built (``build()``) and its step traced, on the
@@ -549,7 +750,8 @@ def _compiled_step(key, build, model, X, Y, *, natgrad_gamma, learning_rate):
         work = build()
         Xv = tf.Variable(X, trainable=False, dtype=gpflow.default_float())
         Yv = tf.Variable(Y, trainable=False, dtype=gpflow.default_float())
-        step, adam = _step_and_optimizer(work, Xv, Yv, natgrad_gamma=natgrad_gamma, learning_rate=learning_rate)
+        step, adam = _step_and_optimizer(work, Xv, Yv, natgrad_gamma=natgrad_gamma, learning_rate=learning_rate,
+                                         learning_rate_drop=learning_rate_drop)
     else:
         work, step, adam, Xv, Yv = entry
         Xv.assign(X)

@@ -27,6 +27,7 @@ See the chapters :doc:`/book/sensitivity` and :doc:`/book/adversarial`.
 The FairGP paper (Kehrenberg, Chen & Quadrianto)
 -------------------------------------------------
 :data:`FAIRGP_SPLIT`, :data:`BENCHMARK_FEATURES`, :func:`fairgp_split`, :data:`FAIRGP_FIT`, :func:`fairgp_settings`,
+:data:`FAIRGP_AUTHORS_FIT`, :data:`FAIRGP_AUTHORS_SPLIT`, :func:`fairgp_authors_steps`, :func:`fairgp_authors_settings`,
 :func:`fit_fairgp`. See the chapter :doc:`/book/fairgp_parity`.
 
 Target labels for every model (Kehrenberg, Chen & Quadrianto, 2020)
@@ -53,6 +54,7 @@ __all__ = [
     "pivot_settings", "BookModels", "book_models", "COMPAS_FEATURES", "READING_DEFAULTS", "PIVOT_READINGS",
     "pivot_reading",
     "FAIRGP_SPLIT", "BENCHMARK_FEATURES", "fairgp_split", "SVM_TRAIN_ROWS", "FAIRGP_FIT", "fairgp_settings", "fit_fairgp",
+    "FAIRGP_AUTHORS_FIT", "FAIRGP_AUTHORS_SPLIT", "fairgp_authors_steps", "fairgp_authors_settings",
     "TARGET_ARCHITECTURES", "target_label_settings", "target_label_model",
 ]
 
@@ -421,7 +423,7 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
 #: feature, each categorical column one ordinal code. The framework's GP inputs differ (one-hot
 #: categories, neither protected attribute): :data:`BENCHMARK_FEATURES`.
 FAIRGP_SPLIT = dict(test_size=1 / 3, include_protected=False, other_protected=True, encoding="ordinal",
-                   stratify=True, drop_first=True)
+                   stratify=True, drop_first=True, standardize=True)
 
 #: The overrides of :data:`FAIRGP_SPLIT` that give the GP inputs of the FairGP paper's benchmark
 #: (Friedler et al.'s framework, the authors' fork): every categorical column one-hot with no level
@@ -468,6 +470,55 @@ def fairgp_settings(**overrides) -> dict:
     s = dict(FAIRGP_FIT, num_inducing=runtime.paper_scale(default=FAIRGP_FIT["num_inducing"], fast=30, paper=500),
              steps=runtime.scale(default=FAIRGP_FIT["steps"], fast=40))
     unknown = sorted(set(overrides) - set(s))
+    if unknown:
+        raise ValueError(f"unknown FairGP settings {unknown}; the settings are {sorted(s)}")
+    s.update(overrides)
+    return s
+
+
+#: The FairGP paper's authors' training, as their benchmark wrapper ran it (``algorithms/universalgp/
+#: UGPAlgorithm.py`` of predictive-analytics-lab/fairness-comparison, 2018, calling wearepal/UniversalGP):
+#: Adam at 0.005, dropped to 0.001 after step 10 (a single piecewise-constant drop); every lengthscale,
+#: FairGP\*'s ``s`` included, starting at 1.0 (the signal variance at 1.0); a full-covariance, unwhitened
+#: ``q(u)`` starting at mean 0 and covariance ``(log 2)**2`` times the identity (their softplus of 0);
+#: inducing inputs every ``n // M``-th training row, trained; the logistic link with Monte Carlo
+#: expectations (1,000 draws). Their batch and steps depend on the training rows:
+#: :func:`fairgp_authors_settings`; their jitter of 0.01 on ``K_uu``. Their code used up to 5,000 inducing
+#: inputs; the paper states 500, which is the value here. Not reproduced: their float32 arithmetic, Adam's
+#: epsilon (1e-8 in TensorFlow 1, 1e-7 here) and their entropy term (the same gradients, a constant apart).
+FAIRGP_AUTHORS_FIT = dict(num_inducing=500, learning_rate=0.005, learning_rate_drop=(10, 0.2), lengthscale=1.0,
+                          link="logistic", mc_samples=1000, whiten=False, inducing="stride",
+                          q_sqrt_scale=float(np.log(2.0)), jitter=0.01, natgrad_gamma=None)
+
+#: The authors' inputs: the benchmark's GP features (:data:`BENCHMARK_FEATURES`) unstandardised, to be
+#: divided by each column's training maximum (:func:`fairnotes.fairgp.scale_by_maximum`).
+FAIRGP_AUTHORS_SPLIT = dict(BENCHMARK_FEATURES, standardize=False)
+
+
+def fairgp_authors_steps(n_train: int) -> tuple[int, int]:
+    """The FairGP authors' batch size and number of steps for ``n_train`` training rows: batches of
+    ``min(5000, n)`` rows and ``min(10000, n * int(7000 / sqrt(n)) // batch)`` steps (197 on Adult's
+    20,107 training rows: 49 epochs). See the chapter :doc:`/book/fairgp_parity`.
+    """
+    n = int(n_train)
+    if n < 1:
+        raise ValueError(f"n_train must be a positive number of rows, got {n_train!r}")
+    batch = min(5000, n)
+    return batch, min(10000, n * int(7000 / np.sqrt(n)) // batch)
+
+
+def fairgp_authors_settings(n_train: int, **overrides) -> dict:
+    """The FairGP authors' training (:data:`FAIRGP_AUTHORS_FIT`) for ``n_train`` training rows, with
+    their batch size and steps (:func:`fairgp_authors_steps`). Keyword ``overrides`` change a setting
+    (e.g. ``num_inducing``). Fast mode: 30 inducing inputs and at most 40 steps.
+
+    See the chapter :doc:`/book/fairgp_parity`.
+    """
+    batch, steps = fairgp_authors_steps(n_train)
+    s = dict(FAIRGP_AUTHORS_FIT, batch_size=batch,
+             steps=runtime.scale(default=steps, fast=min(steps, 40)),
+             num_inducing=runtime.scale(default=FAIRGP_AUTHORS_FIT["num_inducing"], fast=30))
+    unknown = sorted(set(overrides) - set(s) - {"s_lengthscale", "train_s_lengthscale"})
     if unknown:
         raise ValueError(f"unknown FairGP settings {unknown}; the settings are {sorted(s)}")
     s.update(overrides)
