@@ -45,6 +45,14 @@ The ablations:
     one, and, as a floor, two unmitigated models that differ only in their seed. For each:
     accuracy, p%-rules, the number of !Match predictions, and the smooth sensitivity of both
     models with respect to race and to sex (Figure 4's question).
+``pivot_readings`` (chapter *Auditing individual predictions*)
+    Readings of the auditability paper's pivot (:data:`fairnotes.presets.PIVOT_READINGS`), each one
+    setting changed against the book's: the kernel-1 CNN (the features as channels), Adam 0.001 with
+    the recipe's lambda for the CNN, the "fair" model from scratch with the recipe's 2 + 164 rounds,
+    balanced class weights for the adversary, standardised protected inputs, COMPAS with
+    ``decile_score`` or AIF360's features; and the literal reading (the first three, the adversary on
+    every row) with and without balanced weights. Accuracy, p%-rules, !Match and Figure 4's comparison
+    with respect to race, sex and both. Three kernel-3 Adult CNN rows are left out (time).
 ``zafar_eqopp`` (chapter *Equality of opportunity with FairGP*)
     Zafar et al.'s false-negative-rate constraint on ProPublica, race and sex, over repeated
     splits: the covariance centred on the positives (the authors' code, the book's row) or on
