@@ -240,14 +240,19 @@ def test_roc_curves_show_the_auc_they_are_given():
 
 
 def _overlaps(anns):
+    """Pairs of labels whose text boxes overlap (an annotation's own extent includes its leader line)."""
+    from matplotlib.text import Text
+
     fig = anns[0].figure
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
-    boxes = [a.get_window_extent(r) for a in anns]
+    boxes = [Text.get_window_extent(a, r) for a in anns]
     return [(i, j) for i, j in itertools.combinations(range(len(boxes)), 2) if boxes[i].overlaps(boxes[j])]
 
 
 def test_place_labels_avoids_collisions():
+    from matplotlib.text import Text
+
     fig, ax = plt.subplots(figsize=(5, 3.5))
     x = np.array([0.3, 0.3, 0.301, 0.9, 0.9, 0.5])      # "x0.3x0.3": two labels on one point
     y = np.array([0.85, 0.85, 0.851, 0.81, 0.8102, 0.83])
@@ -255,6 +260,15 @@ def test_place_labels_avoids_collisions():
     ax.set_xlim(0.2, 1.0), ax.set_ylim(0.79, 0.87)
     anns = plots.place_labels(ax, x, y, ["x0.3", "x0.3", "x1", "1.0", "1.0", "x3"])
     assert _overlaps(anns) == []
+    r, radius = fig.canvas.get_renderer(), 2 * fig.dpi / 72     # no label on the centre of a point
+    for a in anns:
+        box = Text.get_window_extent(a, r)
+        for px, py in ax.transData.transform(np.column_stack([x, y])):
+            assert not (box.x0 < px + radius and px - radius < box.x1 and box.y0 < py + radius and py - radius < box.y1)
+    assert [a.xy for a in anns] == list(zip(x, y))               # each label annotates its own point
+    assert len(ax.texts) == len(anns)                            # one artist per label, leader line included
+    anns[0].remove()
+    assert len(ax.texts) == len(anns) - 1
     with pytest.raises(ValueError):
         plots.place_labels(ax, [0, 1], [0], ["a", "b"])
     with pytest.raises(ValueError):
