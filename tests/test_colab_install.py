@@ -3,8 +3,9 @@
 A chapter without Gaussian processes installs ``fairnotes[torch,plots]``, which keeps Colab's
 numpy 2 (no restart); a chapter with them installs ``fairnotes[torch,gp,plots]`` (numpy<2) and says
 before installing that the session will need a restart. The cells run here with a stand-in for
-``google.colab`` and for pip; the real install into a numpy-2 environment is described in
-``book/running.md`` and was checked by hand (it needs the internet).
+``google.colab`` and for pip. The real install into a fresh numpy-2 environment, from the cell's own
+pip command, followed by the whole notebook in fast mode, is ``tools/colab_check.py`` (it needs the
+package index, so it is run by hand; ``book/running.md`` says what its last run found).
 """
 
 from __future__ import annotations
