@@ -16,8 +16,8 @@ The package holds what a reader would reuse; the chapters in ``book/`` hold the 
 * figures and tables in the book's one style: :mod:`fairnotes.plots` (matplotlib and seaborn),
   :mod:`fairnotes.interactive` (Plotly) and :mod:`fairnotes.tables`.
 
-Private plumbing (input checks, torch helpers, the training cache) lives in modules whose names
-start with an underscore. The API reference appendix of the book documents every public name.
+Private plumbing (input checks, torch helpers, the training cache, the sensitivity defaults that
+the light modules share with the torch one) lives in modules whose names start with an underscore. The API reference appendix of the book documents every public name.
 """
 
 from fairnotes import data, metrics, presets, runs, runtime, scm, shifts, target_labels

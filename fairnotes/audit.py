@@ -35,7 +35,7 @@ import pandas as pd
 from fairnotes import metrics
 from fairnotes._validation import (binary, column_index, matrix, nonnegative_number, positive_int,
                                    positive_number, probabilities)
-from fairnotes.presets import DEFAULT_SIGMA
+from fairnotes._sensitivity_defaults import DEFAULT_SIGMA, SMOOTH_N_SAMPLES
 from fairnotes.shifts import CounterfactualMap
 
 __all__ = ["audit", "AuditResult"]
@@ -293,7 +293,7 @@ def audit(
     *,
     s_column: int | None = None,
     y_true=None,
-    n_samples: int = 50,
+    n_samples: int = SMOOTH_N_SAMPLES,
     sigma: float = DEFAULT_SIGMA,
     percentile: float | None = 95.0,
     flag_threshold: float | None = None,

@@ -23,7 +23,7 @@ import pandas as pd
 
 from fairnotes._validation import binary as _binary
 from fairnotes._validation import positive_number
-from fairnotes.presets import DEFAULT_SIGMA
+from fairnotes._sensitivity_defaults import DEFAULT_SIGMA, SMOOTH_N_SAMPLES
 
 __all__ = [
     "match_labels",
@@ -142,7 +142,7 @@ def audit_card(
     reference_smooth=None,
     fair_reference_sensitivity=None,
     fair_reference_smooth=None,
-    n_samples: int = 50,
+    n_samples: int = SMOOTH_N_SAMPLES,
     sigma: float = DEFAULT_SIGMA,
     seed: int = 0,
     threshold: float = 0.5,

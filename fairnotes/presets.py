@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from fairnotes import _sensitivity_defaults
 from fairnotes import data as _data
 from fairnotes import runtime
 
@@ -60,13 +61,15 @@ __all__ = [
 
 # --------------------------------------------------------------------------- the auditability paper
 
-#: Noise level of smooth prediction sensitivity, in standardized feature units (the paper gives
-#: none; the chapter :doc:`/book/smooth_sensitivity` explains the choice and sweeps it).
-DEFAULT_SIGMA = 0.1
+#: Noise level of smooth prediction sensitivity, in standardized feature units: the algorithm's own
+#: default, :data:`fairnotes.sensitivity.DEFAULT_SIGMA` (the paper gives none; the chapter
+#: :doc:`/book/smooth_sensitivity` explains the choice and sweeps it).
+DEFAULT_SIGMA = _sensitivity_defaults.DEFAULT_SIGMA
 
-#: Noise draws per person of smooth prediction sensitivity. The paper states none; 50 is the number
-#: SmoothGrad's authors (Smilkov et al., 2017) used.
-SMOOTH_N_SAMPLES = 50
+#: Noise draws per person of smooth prediction sensitivity: the algorithm's own default,
+#: :data:`fairnotes.sensitivity.SMOOTH_N_SAMPLES` (the paper states none; 50 is the number
+#: SmoothGrad's authors, Smilkov et al., 2017, used).
+SMOOTH_N_SAMPLES = _sensitivity_defaults.SMOOTH_N_SAMPLES
 
 #: Adam's learning rate in the paper (0.001, on binary cross-entropy).
 PAPER_LR = 1e-3

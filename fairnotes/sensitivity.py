@@ -46,9 +46,11 @@ from torch import nn
 
 from fairnotes._torch import as_features, eval_mode
 from fairnotes._validation import column_indices, nonnegative_number, one_of, positive_int, positive_number
-from fairnotes.presets import DEFAULT_SIGMA
+from fairnotes import _sensitivity_defaults
 
 __all__ = [
+    "DEFAULT_SIGMA",
+    "SMOOTH_N_SAMPLES",
     "prediction_sensitivity",
     "smooth_prediction_sensitivity",
     "counterfactual_change",
@@ -57,6 +59,17 @@ __all__ = [
     "proxy_change",
 ]
 
+
+#: Noise level of smooth prediction sensitivity, in standardized feature units: the default
+#: ``sigma`` of :func:`smooth_prediction_sensitivity` and :func:`smooth_proxy_sensitivity` (and of
+#: :func:`fairnotes.audit.audit`). The paper gives none; the chapter :doc:`/book/smooth_sensitivity`
+#: explains the choice and sweeps it. (The number lives in a module without torch, so that the light
+#: modules :mod:`fairnotes.audit`, :mod:`fairnotes.evaluation` and :mod:`fairnotes.presets` share it.)
+DEFAULT_SIGMA = _sensitivity_defaults.DEFAULT_SIGMA
+
+#: Noise draws per person of smooth prediction sensitivity: the default ``n_samples``. The paper
+#: states none; 50 is the number SmoothGrad's authors (Smilkov et al., 2017) used.
+SMOOTH_N_SAMPLES = _sensitivity_defaults.SMOOTH_N_SAMPLES
 
 _BLOCK_REDUCTIONS = ("l2", "l1", "max")
 _PER_ROW_BYTES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
@@ -259,7 +272,7 @@ def smooth_prediction_sensitivity(
     model: nn.Module,
     X,
     s_column,
-    n_samples: int = 50,
+    n_samples: int = SMOOTH_N_SAMPLES,
     sigma: float = DEFAULT_SIGMA,
     seed: torch.Generator | int | None = None,
     reduce: str = "max",
@@ -419,7 +432,7 @@ def proxy_sensitivity(model: nn.Module, X, X_cf, *, signed: bool = False, chunk_
     return out.detach().cpu().numpy()
 
 
-def smooth_proxy_sensitivity(model: nn.Module, X, X_cf, n_samples: int = 50, sigma: float = DEFAULT_SIGMA,
+def smooth_proxy_sensitivity(model: nn.Module, X, X_cf, n_samples: int = SMOOTH_N_SAMPLES, sigma: float = DEFAULT_SIGMA,
                              seed: torch.Generator | int | None = None, reduce: str = "max", *,
                              chunk_size: int | None = None, max_memory_mb: float = 256) -> np.ndarray:
     """Smooth proxy sensitivity: the worst (``reduce="max"``) or mean ``|grad F(x + e) . (x_cf - x)|``

@@ -347,3 +347,25 @@ def test_proxy_measures_reduce_to_the_plain_ones_along_the_protected_column():
         proxy_sensitivity(model, X, X[:-1])
     with pytest.raises(ValueError, match="reduce"):
         smooth_proxy_sensitivity(model, X, X, reduce="median")
+
+
+def test_the_noise_defaults_belong_to_sensitivity_and_are_shared_without_torch():
+    """sensitivity owns sigma and n_samples; audit, evaluation and presets use the same numbers,
+    and reading them does not import torch."""
+    import inspect
+    import subprocess
+    import sys
+
+    from fairnotes import audit, evaluation, presets, sensitivity
+
+    assert presets.DEFAULT_SIGMA == sensitivity.DEFAULT_SIGMA
+    assert presets.SMOOTH_N_SAMPLES == sensitivity.SMOOTH_N_SAMPLES
+    for fn in (sensitivity.smooth_prediction_sensitivity, sensitivity.smooth_proxy_sensitivity,
+               audit.audit, evaluation.audit_card):
+        params = inspect.signature(fn).parameters
+        assert params["sigma"].default == sensitivity.DEFAULT_SIGMA, fn.__name__
+        assert params["n_samples"].default == sensitivity.SMOOTH_N_SAMPLES, fn.__name__
+    code = ("import sys; from fairnotes import presets, audit, evaluation; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
