@@ -317,7 +317,47 @@ def propublica_fairgp() -> TabularData:
 
 @dataclass
 class Split:
-    """A train/test split ready for a model. See :func:`split` and the chapter :doc:`/book/data`."""
+    """A train/test split ready for a model, made by :func:`split`. See the chapter :doc:`/book/data`.
+
+    Every array comes in a train and a test version with the same meaning; ``n_train`` and
+    ``n_test`` are the parts' numbers of rows and ``d`` the number of features (:attr:`n_features`).
+
+    Attributes
+    ----------
+    X_train, X_test : numpy.ndarray of float32, shape (n_train, d) and (n_test, d)
+        The features, columns in the order of ``feature_names``. Non-protected columns are
+        standardized with the *training* part's mean and standard deviation (``mean``, ``std``),
+        so the test part is scaled by the same numbers; protected columns that are features stay
+        raw 0/1, so that a unit step in one is exactly a change of group.
+    y_train, y_test : numpy.ndarray of int64, shape (n_train,) and (n_test,)
+        The 0/1 labels.
+    s_train, s_test : numpy.ndarray of int64, shape (n_train,) and (n_test,)
+        The protected attribute ``attribute`` of each row, 0/1 (1 = privileged), whether or not it
+        is also a feature.
+    feature_names : list of str, length d
+        The names of ``X``'s columns: the protected attributes that are features first, then the
+        numerical columns, then the categorical ones (``"column=category"`` for one-hot
+        indicators).
+    s_column : int or None
+        The column of ``attribute`` in ``X``; ``None`` when it is not a feature
+        (``include_protected=False``).
+    attribute : str
+        The name of the protected attribute this split is for (a key of
+        ``TabularData.protected``).
+    S_train, S_test : pandas.DataFrame of int64, shape (n_train, k) and (n_test, k)
+        Every protected attribute of the data (``k`` of them, one column each, named as in
+        ``TabularData.protected``), 0/1, whether or not it is a feature; index 0 to n-1.
+    s_columns : dict of str to int
+        The column in ``X`` of each protected attribute that is a feature.
+    train_index, test_index : numpy.ndarray of int, shape (n_train,) and (n_test,)
+        The positions in ``data.frame`` of the rows of each part, in the order of the arrays.
+    mean, std : numpy.ndarray of float64, shape (d,)
+        The standardization: ``X = (raw - mean) / std``, computed on the training part only. 0 and
+        1 for the columns left as they are (protected columns, every column with
+        ``standardize=False``); a constant column is centred but keeps ``std`` 1.
+    data : TabularData
+        The data the split was made from.
+    """
 
     X_train: np.ndarray
     X_test: np.ndarray
@@ -339,6 +379,7 @@ class Split:
 
     @property
     def n_features(self) -> int:
+        """``d``, the number of feature columns of ``X_train`` and ``X_test``."""
         return self.X_train.shape[1]
 
     def base_rates(self, part: str = "train") -> np.ndarray:
@@ -406,7 +447,46 @@ def split(
         Scale the non-protected columns to zero mean and unit variance with the *training* part's
         statistics only (constant columns are left unscaled).
 
+    Returns
+    -------
+    Split
+        The two parts; its fields are described in :class:`Split`.
+
     See the chapter :doc:`/book/data`.
+
+    Examples
+    --------
+    Ten people with an age, a job, a 0/1 attribute ``sex`` (1 = privileged) and a 0/1 label:
+
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "age": [25, 38, 28, 44, 18, 34, 29, 63, 24, 55],
+    ...     "job": ["a", "b", "a", "c", "b", "a", "c", "b", "a", "c"],
+    ...     "sex": [0, 1, 0, 1, 1, 0, 1, 0, 1, 0],
+    ...     "income": [0, 1, 0, 1, 0, 0, 1, 1, 0, 1]})
+    >>> data = TabularData(name="toy", frame=frame, label="income", protected={"sex": "sex"},
+    ...                    categorical=["job"], numerical=["age"], groups={"sex": ("Female", "Male")})
+    >>> parts = split(data, "sex", test_size=0.3, seed=0)
+    >>> parts
+    Split('toy', s='sex': train (7, 4), test (3, 4), protected column 0)
+    >>> parts.feature_names              # the raw 0/1 attribute first; job "a" is the dropped category
+    ['sex', 'age', 'job=b', 'job=c']
+    >>> parts.X_train[:, parts.s_column].tolist() == parts.s_train.tolist()
+    True
+    >>> parts.X_train[:3].round(2)       # age and the indicators standardized on the training rows
+    array([[ 0.  ,  1.66,  1.58, -0.63],
+           [ 1.  ,  0.26, -0.63,  1.58],
+           [ 0.  , -0.47, -0.63, -0.63]], dtype=float32)
+    >>> round(float(parts.mean[1]), 2), round(float(parts.std[1]), 2)   # the training rows' age
+    (40.43, 13.57)
+    >>> parts.base_rates()               # P(y = 1 | s) on the training part, s = 0 then s = 1
+    array([0.5       , 0.66666667])
+
+    Without the attribute among the features (a model that does not read it):
+
+    >>> blind = split(data, "sex", test_size=0.3, seed=0, include_protected=False)
+    >>> blind.feature_names, blind.s_column, blind.s_test.tolist() == parts.s_test.tolist()
+    (['age', 'job=b', 'job=c'], None, True)
     """
     if not isinstance(data, TabularData):
         raise TypeError(f"split expects a TabularData (e.g. fairnotes.data.adult_auditability()), got {type(data).__name__}")
