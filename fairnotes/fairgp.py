@@ -445,6 +445,47 @@ class FairGP:
     model holds (the last step without a stopping rule).
 
     See the chapter :doc:`/book/fairgp_parity`.
+
+    Examples
+    --------
+    Forty people on one feature; group 1 lies further right, and the labels accept 20% of group 0
+    and 80% of group 1:
+
+    >>> import numpy as np
+    >>> from fairnotes.target_labels import parity_parameters
+    >>> rng = np.random.default_rng(0)
+    >>> s = np.repeat([0, 1], 20)
+    >>> X = rng.normal(size=(40, 1)) + 0.8 * s[:, None]
+    >>> y = (X[:, 0] + 0.3 * rng.normal(size=40) > 0.4).astype(int)
+    >>> [float(y[s == g].mean()) for g in (0, 1)]
+    [0.2, 0.8]
+
+    FairGP with target labels for demographic parity at the mean rate, 50% (a tiny SVGP, trained
+    for a few steps so that the example runs in a second or two; the book's models use hundreds of
+    inducing points and thousands of steps):
+
+    >>> P = parity_parameters([0.2, 0.8])
+    >>> P
+    array([[0. , 0.4],
+           [0.6, 1. ]])
+    >>> clf = FairGP(P, num_inducing=5, batch_size=40, steps=30, learning_rate=0.1, progress=False)
+    >>> clf = clf.fit(X, y, s)
+    >>> p = clf.predict_proba(X)                  # p(ybar = 1 | x), the target label's probability
+    >>> p.shape, bool(p[y == 1].mean() > p[y == 0].mean())
+    ((40,), True)
+    >>> clf.history.frame["step"].tolist()         # no evaluation set: one row, at the end
+    [30]
+
+    FairGP\\* (``s_as_input=True``) reads ``s`` at prediction time too:
+
+    >>> star = FairGP(P, s_as_input=True, num_inducing=5, batch_size=40, steps=30,
+    ...               learning_rate=0.1, progress=False).fit(X, y, s)
+    >>> star.predict_proba(X, s).shape
+    (40,)
+    >>> star.predict_proba(X)
+    Traceback (most recent call last):
+    ...
+    ValueError: FairGP* (s_as_input=True) needs s at prediction time too
     """
 
     def __init__(self, parameters=None, *, s_as_input: bool = False, num_inducing: int = 500,

@@ -60,6 +60,18 @@ def selection_rate(y_pred, s=None):
     """Fraction of predictions equal to 1, ``P(ŷ = 1)``; with ``s``, a dict ``{0: S_0, 1: S_1}``.
 
     See the chapter :doc:`/book/data`.
+
+    Examples
+    --------
+    Eight people, four per group (``s = 0`` first):
+
+    >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
+    >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
+    >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
+    >>> selection_rate(y_pred)
+    0.625
+    >>> selection_rate(y_pred, s)          # two of four in group 0, three of four in group 1
+    {0: 0.5, 1: 0.75}
     """
     if s is None:
         (y_pred,) = _check(y_pred=y_pred)
@@ -69,7 +81,18 @@ def selection_rate(y_pred, s=None):
 
 
 def true_positive_rate(y_true, y_pred, s):
-    """``P(ŷ = 1 | y = 1, s)`` per group, ``{0: TPR_0, 1: TPR_1}``. See :doc:`/book/data`."""
+    """``P(ŷ = 1 | y = 1, s)`` per group, ``{0: TPR_0, 1: TPR_1}``. See :doc:`/book/data`.
+
+    Examples
+    --------
+    Eight people, four per group (``s = 0`` first):
+
+    >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
+    >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
+    >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
+    >>> true_positive_rate(y_true, y_pred, s)   # group 0 selects one of its two positives
+    {0: 0.5, 1: 1.0}
+    """
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
     return {g: _rate(y_pred, (s == g) & (y_true == 1),
                      f"true positive rate of group s={g} (it has no row with y_true=1)") for g in (0, 1)}
@@ -94,6 +117,16 @@ def disparate_impact(y_pred, s) -> float:
     1 is parity; below 1 the unprivileged group is selected less often. Raises if the privileged
     group's selection rate is 0 (the ratio is undefined). This is the FairGP paper's *DIbinary*.
     See :doc:`/book/data`.
+
+    Examples
+    --------
+    Eight people, four per group (``s = 0`` first):
+
+    >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
+    >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
+    >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
+    >>> round(disparate_impact(y_pred, s), 3)   # 0.5 / 0.75
+    0.667
     """
     rates = selection_rate(y_pred, s)
     if rates[1] == 0:
@@ -126,6 +159,18 @@ def p_percent_rule(y_pred, s) -> float:
     Symmetric in the groups. When exactly one group's selection rate is 0 the rule gives 0;
     when both are 0 (no one is selected, so neither group is selected less) it gives 100.
     See :doc:`/book/data`.
+
+    Examples
+    --------
+    Eight people, four per group (``s = 0`` first):
+
+    >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
+    >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
+    >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
+    >>> round(p_percent_rule(y_pred, s), 1)     # 100 * 0.5 / 0.75: below the four-fifths rule
+    66.7
+    >>> p_percent_rule([1, 0, 0, 1], [0, 0, 1, 1])   # equal selection rates
+    100.0
     """
     rates = selection_rate(y_pred, s)
     a, b = rates[0], rates[1]
@@ -143,6 +188,18 @@ def ntpr_diff(y_true, y_pred, s) -> float:
     TPR; 0 is equality of opportunity. Note the sign: the paper's, the opposite of
     :func:`equal_opportunity_difference`. Raises if both TPRs are 0.
     See the chapter :doc:`/book/fairgp_opportunity`.
+
+    Examples
+    --------
+    Eight people, four per group (``s = 0`` first):
+
+    >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
+    >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
+    >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
+    >>> round(ntpr_diff(y_true, y_pred, s), 3)  # (1.0 - 0.5) / 0.75
+    0.667
+    >>> round(equal_opportunity_difference(y_true, y_pred, s), 3)   # the opposite sign, not normalised
+    -0.5
     """
     tpr = true_positive_rate(y_true, y_pred, s)
     mean = (tpr[0] + tpr[1]) / 2
@@ -242,6 +299,26 @@ def per_group(s, *, y_true=None, y_pred=None, groups: tuple[str, str] | None = N
     statistic. ``groups`` names ``(s=0, s=1)`` in a ``group`` column; ``name`` adds a ``model``
     column. Used by :func:`group_report`, :func:`prediction_summary` and
     :meth:`fairnotes.audit.AuditResult.summary`. See the chapter :doc:`/book/data`.
+
+    Examples
+    --------
+    Eight people, four per group (``s = 0`` first):
+
+    >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
+    >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
+    >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
+    >>> per_group(s, y_true=y_true, y_pred=y_pred, groups=("Female", "Male"))
+        group  s  n  base rate  selection rate  TPR  FPR  TNR  accuracy
+    0  Female  0  4        0.5            0.50  0.5  0.5  0.5      0.50
+    1    Male  1  4        0.5            0.75  1.0  0.5  0.5      0.75
+
+    An extra keyword summarises any per-person values by group (the mean, or another statistic):
+
+    >>> score = [0.9, 0.6, 0.4, 0.2,  0.8, 0.7, 0.6, 0.1]
+    >>> per_group(s, y_pred=y_pred, score=score, flagged=([0, 1, 0, 0, 1, 1, 0, 0], "sum"))
+                    group  s  n  selection rate  score  flagged
+    0  s=0 (unprivileged)  0  4            0.50  0.525      1.0
+    1    s=1 (privileged)  1  4            0.75  0.550      2.0
     """
     (s,) = _check(s=s)
     if y_true is not None:

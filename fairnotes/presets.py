@@ -61,12 +61,12 @@ __all__ = [
 
 # --------------------------------------------------------------------------- the auditability paper
 
-#: Noise level of smooth prediction sensitivity, in standardized feature units: the algorithm's own
-#: default, :data:`fairnotes.sensitivity.DEFAULT_SIGMA` (the paper gives none; the chapter
+#: Noise level of smooth prediction sensitivity, in standardized feature units, the algorithm's own
+#: default :data:`fairnotes.sensitivity.DEFAULT_SIGMA` (the paper gives none; the chapter
 #: :doc:`/book/smooth_sensitivity` explains the choice and sweeps it).
 DEFAULT_SIGMA = _sensitivity_defaults.DEFAULT_SIGMA
 
-#: Noise draws per person of smooth prediction sensitivity: the algorithm's own default,
+#: Noise draws per person of smooth prediction sensitivity, the algorithm's own default
 #: :data:`fairnotes.sensitivity.SMOOTH_N_SAMPLES` (the paper states none; 50 is the number
 #: SmoothGrad's authors, Smilkov et al., 2017, used).
 SMOOTH_N_SAMPLES = _sensitivity_defaults.SMOOTH_N_SAMPLES

@@ -60,14 +60,14 @@ __all__ = [
 ]
 
 
-#: Noise level of smooth prediction sensitivity, in standardized feature units: the default
+#: Noise level of smooth prediction sensitivity, in standardized feature units, and the default
 #: ``sigma`` of :func:`smooth_prediction_sensitivity` and :func:`smooth_proxy_sensitivity` (and of
 #: :func:`fairnotes.audit.audit`). The paper gives none; the chapter :doc:`/book/smooth_sensitivity`
 #: explains the choice and sweeps it. (The number lives in a module without torch, so that the light
 #: modules :mod:`fairnotes.audit`, :mod:`fairnotes.evaluation` and :mod:`fairnotes.presets` share it.)
 DEFAULT_SIGMA = _sensitivity_defaults.DEFAULT_SIGMA
 
-#: Noise draws per person of smooth prediction sensitivity: the default ``n_samples``. The paper
+#: Noise draws per person of smooth prediction sensitivity, the default ``n_samples``. The paper
 #: states none; 50 is the number SmoothGrad's authors (Smilkov et al., 2017) used.
 SMOOTH_N_SAMPLES = _sensitivity_defaults.SMOOTH_N_SAMPLES
 
@@ -252,6 +252,24 @@ def prediction_sensitivity(
     index out of range (or repeated), or a model that does not return one output per row.
 
     See the chapter :doc:`/book/sensitivity`.
+
+    Examples
+    --------
+    A logistic model ``F(x) = sigmoid(2 a - x_1)`` that reads the attribute ``a`` in column 0. Its
+    sensitivity is ``|dF/da| = 2 F (1 - F)``: largest, 0.5, where ``F = 0.5``.
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    >>> with torch.no_grad():
+    ...     model[0].weight[:] = torch.tensor([[2.0, -1.0]])
+    ...     model[0].bias[:] = 0.0
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    >>> prediction_sensitivity(model, X, 0).round(3)
+    array([0.5  , 0.21 , 0.393], dtype=float32)
+    >>> prediction_sensitivity(model, X, 0, signed=True).round(3)[1]   # F rises with a
+    0.21
     """
     x, cols = _prepare(model, X, s_column)
     _check_block(block)
@@ -330,6 +348,31 @@ def smooth_prediction_sensitivity(
     ``sigma`` or ``reduce``.
 
     See the chapter :doc:`/book/smooth_sensitivity`.
+
+    Examples
+    --------
+    The model of :func:`prediction_sensitivity`'s example, ``F(x) = sigmoid(2 a - x_1)``, whose
+    plain sensitivities are 0.5, 0.21 and 0.393 for these three rows:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    >>> with torch.no_grad():
+    ...     model[0].weight[:] = torch.tensor([[2.0, -1.0]])
+    ...     model[0].bias[:] = 0.0
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+
+    The worst case over 20 neighbours each, with a large ``sigma`` to make the effect visible: the
+    third row has neighbours near the decision boundary, where the sensitivity is 0.5; the first
+    row sits on it, so its neighbours can only be less sensitive than the row itself.
+
+    >>> smooth_prediction_sensitivity(model, X, 0, n_samples=20, sigma=0.5, seed=0).round(3)
+    array([0.496, 0.434, 0.5  ], dtype=float32)
+    >>> smooth_prediction_sensitivity(model, X, 0, n_samples=20, sigma=0.5, seed=0, reduce="mean").round(3)
+    array([0.408, 0.214, 0.3  ], dtype=float32)
+    >>> smooth_prediction_sensitivity(model, X, 0, sigma=0.0).round(3)   # no noise: the plain measure
+    array([0.5  , 0.21 , 0.393], dtype=float32)
     """
     x, cols = _prepare(model, X, s_column)
     _check_block(block)

@@ -100,6 +100,18 @@ def parameters_from_rates(base_rates: RateLike, tpr: RateLike, tnr: RateLike) ->
     ``tnr = 1``: no one would have ``ybar = 1``).
 
     See the chapter :doc:`/book/target_labels`.
+
+    Examples
+    --------
+    Keep every positive label of both groups (``TPR* = 1``) and turn 10% of group 0's negatives
+    into target positives (``TNR*_0 = 0.9``):
+
+    >>> parameters_from_rates((0.1, 0.3), tpr=1.0, tnr=(0.9, 1.0)).round(3)
+    array([[0.   , 0.526],
+           [0.   , 1.   ]])
+    >>> parameters_from_rates((0.1, 0.3), tpr=1.0, tnr=1.0)   # keep every label: the identity
+    array([[0., 1.],
+           [0., 1.]])
     """
     pr = _pair(base_rates, "base_rates", open_interval=True)
     tpr = _pair(tpr, "tpr (the biased true positive rate P(ybar=1 | y=1, s))", open_interval=False)
@@ -149,6 +161,27 @@ def parity_parameters(base_rates: RateLike, target: Union[str, float, Sequence[f
     a group already at the target gets the identity. Returns ``P[s, ybar] = P(y=1 | ybar, s)``.
 
     See the chapter :doc:`/book/target_labels`.
+
+    Examples
+    --------
+    Training labels that accept 10% of group 0 and 30% of group 1; the target is their mean, 20%:
+
+    >>> base_rates = (0.1, 0.3)
+    >>> parity_target(base_rates)
+    0.2
+    >>> P = parity_parameters(base_rates)
+    >>> P                     # rows s = 0, 1; columns ybar = 0, 1; entries P(y = 1 | ybar, s)
+    array([[0.   , 0.5  ],
+           [0.125, 1.   ]])
+
+    Group 0's rate must rise, so every observed positive keeps ``ybar = 1`` and half of its
+    ``ybar = 1`` people carry ``y = 0`` (``P[0, 1] = 0.1 / 0.2``); group 1's must fall, so every
+    observed negative keeps ``ybar = 0``. The biased rates and targets that these parameters imply:
+
+    >>> implied_rates(base_rates, P).round(3)
+       s   PR    t   TPR*   TNR*
+    0  0  0.1  0.2  1.000  0.889
+    1  1  0.3  0.2  0.667  1.000
     """
     pr = _pair(base_rates, "base_rates", open_interval=True)
     if isinstance(target, str) or np.isscalar(target):
