@@ -12,7 +12,8 @@ The package holds what a reader would reuse; the chapters in ``book/`` hold the 
   and :mod:`fairnotes.monitor`, and the TensorFlow/GPflow module
   :mod:`fairnotes.fairgp` (the ``gp`` extra, which pins numpy<2; the rest works with numpy 1 and 2);
 * on top of them: :mod:`fairnotes.audit` (one audit for torch, GPflow and plain callables) and
-  :mod:`fairnotes.evaluation` (the auditability paper's evaluation, for torch networks);
+  :mod:`fairnotes.evaluation` (the auditability paper's evaluation: match rates, ROC curves and
+  flags from any model's predictions and sensitivities, and an audit card for a torch network);
 * figures and tables in the book's one style: :mod:`fairnotes.plots` (matplotlib and seaborn),
   :mod:`fairnotes.interactive` (Plotly) and :mod:`fairnotes.tables`.
 
