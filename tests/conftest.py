@@ -83,3 +83,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+def biased_toy(n=300, seed=0):
+    """Small synthetic data with biased labels, for the FairGP tests (``test_fairgp``,
+    ``test_fairgp_authors``): ``(x, y, s)`` with two features, the second a proxy of ``s``
+    (so a model that does not see ``s`` can still separate the groups), and labels that give
+    group 0 a positive less often."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    s = (rng.random(n) < 0.5).astype(int)
+    x = rng.normal(size=(n, 2))
+    x[:, 1] = 0.5 * x[:, 1] + 1.5 * s
+    logit = 2.0 * x[:, 0] + 1.0 * x[:, 1] - 1.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return x, y, s

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import biased_toy as _toy  # shared by the FairGP test modules
 
 from fairnotes import target_labels as tl
 
@@ -17,17 +18,6 @@ from fairnotes import target_labels as tl
 gpflow = pytest.importorskip("gpflow")
 tf = pytest.importorskip("tensorflow")
 fg = pytest.importorskip("fairnotes.fairgp")
-
-
-def _toy(n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    s = (rng.random(n) < 0.5).astype(int)
-    x = rng.normal(size=(n, 2))
-    x[:, 1] = 0.5 * x[:, 1] + 1.5 * s  # a proxy of s, so a model that does not see s can still separate the groups
-    # biased labels: group 0 is labelled positive less often
-    logit = 2.0 * x[:, 0] + 1.0 * x[:, 1] - 1.5
-    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return x, y, s
 
 
 def _random_q(model, seed=1):

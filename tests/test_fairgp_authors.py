@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import biased_toy as _toy  # shared by the FairGP test modules
 
 from fairnotes import presets
 from fairnotes import target_labels as tl
@@ -16,15 +17,6 @@ from fairnotes import target_labels as tl
 gpflow = pytest.importorskip("gpflow")
 tf = pytest.importorskip("tensorflow")
 fg = pytest.importorskip("fairnotes.fairgp")
-
-
-def _toy(n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    s = (rng.random(n) < 0.5).astype(int)
-    x = rng.normal(size=(n, 2))
-    x[:, 1] = 0.5 * x[:, 1] + 1.5 * s
-    y = (rng.random(n) < 1 / (1 + np.exp(-(2.0 * x[:, 0] + x[:, 1] - 1.5)))).astype(int)
-    return x, y, s
 
 
 def test_authors_steps_and_batch():
