@@ -203,6 +203,24 @@ def opportunity_parameters(base_rates: RateLike, target_tpr: RateLike, target_tn
     to 1.0. Returns ``P[s, ybar] = P(y=1 | ybar, s)``.
 
     See the chapter :doc:`/book/fairgp_opportunity`.
+
+    Examples
+    --------
+    A plain GP reached TPRs of 0.6 and 0.9 and TNRs of 0.97 and 0.9 in the two groups; the paper's
+    targets are the larger TPR and the smaller TNR:
+
+    >>> tpr = opportunity_tpr_target([0.6, 0.9])
+    >>> tnr = opportunity_tnr_target([0.97, 0.9])
+    >>> tpr, tnr
+    (0.9, 0.9)
+    >>> P = opportunity_parameters((0.1, 0.3), target_tpr=tpr, target_tnr=tnr)
+    >>> P.round(3)
+    array([[0.012, 0.5  ],
+           [0.045, 0.794]])
+    >>> implied_rates((0.1, 0.3), P).round(3)   # the same TPR* and TNR* in both groups
+       s   PR     t  TPR*  TNR*
+    0  0  0.1  0.18   0.9   0.9
+    1  1  0.3  0.34   0.9   0.9
     """
     return parameters_from_rates(base_rates, target_tpr, target_tnr)
 

@@ -22,7 +22,7 @@ EXAMPLES = {
     "fairnotes.data": ["split"],
     "fairnotes.metrics": ["selection_rate", "true_positive_rate", "disparate_impact", "p_percent_rule",
                           "ntpr_diff", "per_group", "roc_auc"],
-    "fairnotes.target_labels": ["parity_parameters", "parameters_from_rates"],
+    "fairnotes.target_labels": ["parity_parameters", "parameters_from_rates", "opportunity_parameters"],
     "fairnotes.shifts": ["fit_shift"],
     "fairnotes.sensitivity": ["prediction_sensitivity", "smooth_prediction_sensitivity"],
     "fairnotes.audit": ["audit"],
