@@ -268,7 +268,7 @@ def prediction_sensitivity(
     >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     >>> prediction_sensitivity(model, X, 0).round(3)
     array([0.5  , 0.21 , 0.393], dtype=float32)
-    >>> prediction_sensitivity(model, X, 0, signed=True).round(3)[1]   # F rises with a
+    >>> round(float(prediction_sensitivity(model, X, 0, signed=True)[1]), 3)   # F rises with a
     0.21
     """
     x, cols = _prepare(model, X, s_column)
