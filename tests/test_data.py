@@ -121,3 +121,16 @@ def test_checksum_mismatch_is_an_error_not_a_silent_reload(tmp_path):
         data._read_raw("adult.data", path=tmp_path / "nowhere.gz")
     with pytest.raises(ValueError, match="unknown data file"):
         data._read_raw("iris.csv")
+
+
+def test_split_documents_every_field():
+    """Split's Attributes section names each of its fields (a new field needs its line there)."""
+    import dataclasses
+    import re
+
+    doc = data.Split.__doc__
+    section = doc.split("Attributes\n    ----------\n", 1)[1]
+    documented = {name.strip() for line in re.findall(r"^    (\w[\w, ]*) : ", section, re.M)
+                  for name in line.split(",")}
+    fields = {f.name for f in dataclasses.fields(data.Split)}
+    assert fields <= documented, f"Split fields without a line in its Attributes section: {sorted(fields - documented)}"
