@@ -248,6 +248,21 @@ class TargetLabelLoss(nn.Module):
     the posterior of the target label, computed in closed form.
 
     See the chapter :doc:`/book/target_nets` (the derivation is in :doc:`/book/target_labels`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fairnotes.target_labels import identity_parameters, parity_parameters
+    >>> loss = TargetLabelLoss(parity_parameters([0.1, 0.3]))
+    >>> logit = torch.tensor([2.0])                  # p(ybar = 1 | x) = sigmoid(2) = 0.881
+    >>> y = torch.tensor([0.0])
+    >>> round(loss(logit, y, torch.tensor([0.0])).item(), 2)   # -log(0.119 + 0.5 * 0.881)
+    0.58
+    >>> round(loss(logit, y, torch.tensor([1.0])).item(), 2)   # -log(0.875 * 0.119)
+    2.26
+    >>> plain = TargetLabelLoss(identity_parameters())
+    >>> round(plain(logit, y, torch.tensor([0.0])).item(), 2)  # binary cross-entropy, -log(0.119)
+    2.13
     """
 
     def __init__(self, parameters):
