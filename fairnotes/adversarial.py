@@ -67,20 +67,18 @@ _ALGORITHM_VERSION = 2
 
 
 def make_adversary(architecture: str, n_attributes: int, *, seed: int | None = 0,
-                   features_as: str = "sequence") -> nn.Module:
+                   features_as: str = "channels") -> nn.Module:
     """The adversary: the classifier's architecture, reading one number, one output per attribute.
 
     ``"linear"``: ``1 -> 32 -> 32 -> 32 -> n_attributes`` without dropout; ``"cnn"``: the
     C256-...-C16-C``n_attributes`` network over a sequence of length 1 (its input is the
-    classifier's probability), with kernels of width 3 (``features_as="sequence"``, the book's
-    CNN) or 1 (``features_as="channels"``, the kernel-1 reading: ``1 -> 256 -> ... -> 16 ->
-    n_attributes``). See the chapter :doc:`/book/adversarial`.
+    classifier's probability), with kernels of width 1 (``features_as="channels"``, the book's
+    CNN: ``1 -> 256 -> ... -> 16 -> n_attributes``) or 3 (``features_as="sequence"``, the
+    kernel-3 reading). See the chapter :doc:`/book/adversarial`.
     """
     if architecture == "linear":
         return models.make_model("linear", 1, n_outputs=n_attributes, dropout=0.0, seed=seed)
-    if features_as != "sequence":
-        return models.make_model(architecture, 1, n_outputs=n_attributes, seed=seed, features_as=features_as)
-    return models.make_model(architecture, 1, n_outputs=n_attributes, seed=seed)
+    return models.make_model(architecture, 1, n_outputs=n_attributes, seed=seed, features_as=features_as)
 
 
 # --------------------------------------------------------------------------- helpers

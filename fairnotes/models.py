@@ -11,14 +11,16 @@ Architectures (Ngong, Maughan & Near, 2021, Section 5)
     followed by ReLU and dropout (p = 0.2 by default; the adversary uses 0), then one linear
     output layer and a sigmoid.
 :class:`ConvNet`, the paper's "CNN", C256-C128-C64-C32-C16-C1
-    The feature vector of width ``d`` is read as a 1-channel sequence of length ``d``
-    (input shape ``(n, 1, d)``). Six 1-D convolutions with 256, 128, 64, 32, 16 and
-    ``n_outputs`` filters (``n_outputs = 1`` gives the paper's C1), kernel size 3 (by default),
-    stride 1 and zero padding ``kernel_size // 2`` ("same"), so that the length stays ``d`` in
-    every layer; ReLU after each but the last. The paper does not say how the C1 layer's
-    length-``d`` output becomes one prediction; here it is averaged over the length (global
-    average pooling, no extra parameters), and the sigmoid of that average is the
-    probability. The paper's CNN has no dropout.
+    Six 1-D convolutions with 256, 128, 64, 32, 16 and ``n_outputs`` filters (``n_outputs = 1``
+    gives the paper's C1), ReLU after each but the last, no dropout (the paper's CNN has none).
+    The paper does not say how a row of ``d`` features enters them. The book reads the features
+    as the *channels* of a sequence of length 1 with kernels of width 1 (``features_as="channels"``,
+    the default): a ``d -> 256 -> 128 -> 64 -> 32 -> 16 -> n_outputs`` network, the one reading
+    under which the paper's adversary, which reads a single number, can have "the same
+    architecture". The other reading, ``features_as="sequence"``, reads the row as a 1-channel
+    sequence of length ``d`` (input shape ``(n, 1, d)``) with kernels of width 3 and "same"
+    padding, and averages the C1 layer's length-``d`` output (global average pooling); the book
+    used it before it adopted the first, and its ablations keep it (:doc:`/book/audit`).
 
 Both models return probabilities in (0, 1): shape ``(n,)`` when ``n_outputs == 1`` and
 ``(n, n_outputs)`` otherwise. :meth:`LinearNet.logits` (and :meth:`ConvNet.logits`) return the values before the sigmoid (training
@@ -123,28 +125,28 @@ class LinearNet(nn.Module):
 
 
 class ConvNet(nn.Module):
-    """The paper's CNN, C256-C128-C64-C32-C16-C1, over the feature vector as a 1-channel sequence.
+    """The paper's CNN, C256-C128-C64-C32-C16-C1, over the features as channels (or as a sequence).
 
     Parameters
     ----------
     n_features
-        Width ``d`` of the input rows (the length of the sequence).
+        Width ``d`` of the input rows (the channels of the first layer, or the length of the sequence).
     n_outputs
         Filters of the last convolution, one per sigmoid output (1 for the classifier).
     channels
         Filters of the hidden convolutions (the paper: ``(256, 128, 64, 32, 16)``).
     kernel_size
-        Odd kernel size of every convolution (default 3, and 1 with ``features_as="channels"``);
-        padding ``kernel_size // 2`` keeps the length ``d`` through the network.
+        Odd kernel size of every convolution (default 1 with ``features_as="channels"``, where it
+        must be 1, and 3 with ``features_as="sequence"``); padding ``kernel_size // 2`` keeps the
+        length through the network.
     features_as
-        How the row enters the first convolution. ``"sequence"`` (the book's default): a
-        1-channel sequence of length ``d``, as above. ``"channels"``: the ``d`` features are the
-        input *channels* of a sequence of length 1 and every kernel has width 1 (``kernel_size``
-        must be 1), so the network is ``d -> 256 -> 128 -> 64 -> 32 -> 16 -> n_outputs`` fully
-        connected layers with ReLU and no dropout. That is the one reading of the paper's
-        "C256-...-C1" under which its adversary, which reads a single number, can have "the same
+        How the row enters the first convolution. ``"channels"`` (the book's CNN): the ``d``
+        features are the input *channels* of a sequence of length 1 and every kernel has width 1,
+        so the network is ``d -> 256 -> 128 -> 64 -> 32 -> 16 -> n_outputs`` fully connected
+        layers with ReLU and no dropout. That is the one reading of the paper's "C256-...-C1"
+        under which its adversary, which reads a single number, can have "the same
         architecture" (:doc:`/book/audit`, section "Which reading of the paper makes the
-        mitigated models group-fair?").
+        mitigated models group-fair?"). ``"sequence"``: a 1-channel sequence of length ``d``.
 
     The last convolution's output, shape ``(n, n_outputs, d)`` (length 1 with
     ``features_as="channels"``), is averaged over the length (global average pooling) to give
@@ -154,7 +156,7 @@ class ConvNet(nn.Module):
     """
 
     def __init__(self, n_features: int, n_outputs: int = 1, channels=(256, 128, 64, 32, 16),
-                 kernel_size: int | None = None, features_as: str = "sequence"):
+                 kernel_size: int | None = None, features_as: str = "channels"):
         super().__init__()
         positive_int("n_features", n_features)
         positive_int("n_outputs", n_outputs)
@@ -170,7 +172,7 @@ class ConvNet(nn.Module):
                              f"got kernel_size={kernel_size}")
         self.config = {"n_features": int(n_features), "n_outputs": int(n_outputs),
                        "channels": tuple(int(c) for c in channels), "kernel_size": int(kernel_size)}
-        if features_as == "channels":   # only then: the book's default CNNs keep their cache keys
+        if features_as == "channels":   # only then: the kernel-3 CNNs trained before keep their cache keys
             self.config["features_as"] = features_as
         self.features_as = features_as
         self.n_features = int(n_features)
@@ -377,8 +379,8 @@ def make_model(architecture: str, n_features: int, n_outputs: int = 1, *, seed: 
     The initial weights depend only on ``seed`` (PyTorch's default initialisation, drawn inside
     :func:`torch.random.fork_rng`, so the global random state is left as it was); ``seed=None``
     draws them from the global random state. Extra keyword arguments go to the class (e.g.
-    ``dropout=0.0`` for the adversary, ``kernel_size=5``, ``features_as="channels"`` for the
-    kernel-1 reading of the CNN). See the chapter :doc:`/book/sensitivity`.
+    ``dropout=0.0`` for the adversary, ``features_as="sequence"`` for the kernel-3 reading of
+    the CNN). See the chapter :doc:`/book/sensitivity`.
     """
     if architecture not in _ARCHITECTURES:
         raise ValueError(f"architecture must be one of {sorted(_ARCHITECTURES)}, got {architecture!r}")

@@ -20,8 +20,9 @@ The auditability paper (Ngong, Maughan & Near, 2021)
 -----------------------------------------------------
 :data:`AUDITABILITY_SPLIT`, :func:`auditability_split`, :data:`PAPER_LR`, :data:`DEFAULT_SIGMA`,
 :data:`SMOOTH_N_SAMPLES`, :func:`unmitigated_epochs`, :func:`unmitigated_model`,
-:data:`RECIPE_LAMBDAS`, :data:`CNN_LAMBDA_FACTOR`, :func:`pivot_settings`, :func:`book_models`,
-:data:`COMPAS_FEATURES`, :data:`READING_DEFAULTS`, :data:`PIVOT_READINGS`, :func:`pivot_reading`.
+:data:`RECIPE_LAMBDAS`, :func:`pivot_settings`, :func:`book_models`, :data:`COMPAS_FEATURES`,
+:data:`READING_DEFAULTS`, :data:`CNN_LAMBDA_FACTOR`, :func:`first_game`, :data:`PIVOT_READINGS`,
+:func:`pivot_reading`.
 See the chapters :doc:`/book/sensitivity` and :doc:`/book/adversarial`.
 
 The FairGP paper (Kehrenberg, Chen & Quadrianto)
@@ -52,8 +53,8 @@ from fairnotes import runtime
 __all__ = [
     "DEFAULT_SIGMA", "SMOOTH_N_SAMPLES", "PAPER_LR", "AUDITABILITY_SPLIT", "auditability_split",
     "unmitigated_epochs", "unmitigated_model", "RECIPE_LAMBDAS", "CNN_LAMBDA_FACTOR",
-    "pivot_settings", "BookModels", "book_models", "COMPAS_FEATURES", "READING_DEFAULTS", "PIVOT_READINGS",
-    "pivot_reading",
+    "pivot_settings", "BookModels", "book_models", "COMPAS_FEATURES", "READING_DEFAULTS", "first_game",
+    "PIVOT_READINGS", "pivot_reading",
     "FAIRGP_SPLIT", "BENCHMARK_FEATURES", "fairgp_split", "SVM_TRAIN_ROWS", "FAIRGP_FIT", "fairgp_settings", "fit_fairgp",
     "FAIRGP_AUTHORS_FIT", "FAIRGP_AUTHORS_SPLIT", "fairgp_authors_steps", "fairgp_authors_settings",
     "TARGET_ARCHITECTURES", "target_label_settings", "target_label_model",
@@ -187,7 +188,7 @@ def unmitigated_model(
     cache: bool | None = None,
     features: str = "book",
     standardize_protected: bool = False,
-    features_as: str = "sequence",
+    features_as: str = "channels",
 ):
     """Split as the paper did (:func:`auditability_split`) and train one of its networks.
 
@@ -196,8 +197,9 @@ def unmitigated_model(
     epochs (default :func:`unmitigated_epochs`) in mini-batches of ``batch_size`` (the paper gives
     neither). ``train_rows`` trains on the first ``train_rows`` rows of the (already shuffled)
     training part only; the returned split still holds every row. ``features`` and
-    ``standardize_protected`` go to :func:`auditability_split`; ``features_as="channels"`` builds
-    the kernel-1 reading of the CNN (:class:`fairnotes.models.ConvNet`). Returns
+    ``standardize_protected`` go to :func:`auditability_split`; ``features_as`` is the CNN's
+    layout (:class:`fairnotes.models.ConvNet`: ``"channels"``, the book's kernel-1 reading, or
+    ``"sequence"``, the kernel-3 one); it must be ``"channels"`` for the linear network, which has none. Returns
     ``(model, history, split)``. See the chapter :doc:`/book/sensitivity`, section "The models".
     """
     from fairnotes import models
@@ -207,7 +209,7 @@ def unmitigated_model(
     sp = auditability_split(dataset, attribute, seed=seed, include_protected=include_protected, features=features,
                             standardize_protected=standardize_protected)
     epochs = unmitigated_epochs(dataset, architecture) if epochs is None else epochs
-    extra = {"features_as": features_as} if features_as != "sequence" else {}
+    extra = {"features_as": features_as} if architecture == "cnn" else {}
     model = models.make_model(architecture, sp.n_features, seed=seed, **extra)
     if train_rows is not None and (isinstance(train_rows, bool) or int(train_rows) < 1):
         raise ValueError(f"train_rows must be a positive integer or None, got {train_rows!r}")
@@ -221,49 +223,46 @@ def unmitigated_model(
 def _check_features_as(architecture: str, features_as: str) -> None:
     if features_as not in ("sequence", "channels"):
         raise ValueError(f"features_as must be 'sequence' or 'channels', got {features_as!r}")
-    if features_as != "sequence" and architecture != "cnn":
+    if features_as != "channels" and architecture != "cnn":
         raise ValueError(f"features_as={features_as!r} is a reading of the CNN; the {architecture!r} network has none")
 
 
 #: The published pivot recipe's trade-off weights on Adult (Tonk & Griffioen's PyTorch notebook).
 RECIPE_LAMBDAS = {"race": 130.0, "sex": 30.0}
 
-#: The book's CNN plays the pivot's game with this fraction of the recipe's lambdas (race 39, sex 9).
-CNN_LAMBDA_FACTOR = 0.3
-
-
 def pivot_settings(dataset: str, architecture: str) -> dict:
     """The settings of the book's mitigated ("fair") model of one (dataset, architecture) pair.
 
-    Keys: ``unfair_epochs``, ``unfair_batch_size``, ``train_rows`` (the unmitigated model it starts
-    from, as :func:`unmitigated_model`), and the arguments of
-    :func:`fairnotes.adversarial.train_adversarial`: ``lambdas``, ``pretrain_epochs`` (0: the game
-    starts from the unmitigated model), ``adversary_epochs``, ``n_iterations``, ``batch_size``,
-    ``adversary_batch_size``, ``adversary_rows``, ``classifier_steps``, ``lr``, ``classifier_lr``,
-    ``seed``, ``eval_every``.
+    Keys: ``unfair_epochs``, ``unfair_batch_size``, ``train_rows`` (the unmitigated model, as
+    :func:`unmitigated_model`), ``start`` (``"scratch"``: the "fair" model is a network of its own,
+    not a copy of the unmitigated one), and the arguments of
+    :func:`fairnotes.adversarial.train_adversarial`: ``lambdas``, ``pretrain_epochs``,
+    ``adversary_epochs``, ``n_iterations``, ``batch_size``, ``adversary_batch_size``,
+    ``adversary_rows``, ``classifier_steps``, ``lr``, ``classifier_lr``, ``seed``, ``eval_every``.
 
-    The linear network: the recipe's lambdas (race 130, sex 30), 5 adversary epochs of
-    pretraining, two classifier steps of 32 rows per round and adversary mini-batches of 128,
-    100 rounds (the recipe's 164 with ``FAIRNOTES_PAPER_SIZE=1``). The CNN: adversary epochs on a
-    random subset of 2,000 rows (every row at paper size), 100 rounds (164), evaluated every 10,
-    classifier learning rate 0.0001 and :data:`CNN_LAMBDA_FACTOR` times the recipe's lambdas.
-    The chapter :doc:`/book/adversarial` explains each choice.
+    The paper read as literally as its text and the pivot recipe it follows allow (Tonk &
+    Griffioen), for both architectures: the "fair" network trained from scratch, 2 epochs of
+    classifier pretraining and 5 of the adversary's, then the recipe's 164 rounds of two
+    classifier steps of 32 rows and adversary mini-batches of 128 on every training row; Adam at
+    the paper's 0.001 for classifier and adversary; the recipe's trade-off weights (race 130, sex
+    30). The CNN is the kernel-1 reading (:class:`fairnotes.models.ConvNet`). Fast mode plays 20
+    rounds (the CNN 4, its adversary on 200 rows). The chapter :doc:`/book/adversarial` explains
+    each choice, and :doc:`/book/audit` compares it with the other readings
+    (:data:`PIVOT_READINGS`).
     """
     _check_pair(dataset, architecture)
     s = dict(unfair_epochs=unmitigated_epochs(dataset, architecture), unfair_batch_size=64,
-             train_rows=unmitigated_train_rows(dataset, architecture),
-             lambdas=dict(RECIPE_LAMBDAS), pretrain_epochs=0, adversary_epochs=5, batch_size=32,
+             train_rows=unmitigated_train_rows(dataset, architecture), start="scratch",
+             lambdas=dict(RECIPE_LAMBDAS), pretrain_epochs=2, adversary_epochs=5, batch_size=32,
              adversary_batch_size=128, classifier_steps=2, lr=PAPER_LR, classifier_lr=PAPER_LR, seed=0,
              adversary_rows=None, eval_every=1)
     if architecture == "linear":
-        s["n_iterations"] = runtime.paper_scale(default=100, fast=20, paper=164)
+        s["n_iterations"] = runtime.scale(default=164, fast=20)
         s["eval_every"] = runtime.paper_scale(default=1, fast=2, paper=1)
     else:
-        s["n_iterations"] = runtime.paper_scale(default=100, fast=4, paper=164)
-        s["adversary_rows"] = runtime.paper_scale(default=2000, fast=200, paper=None)
+        s["n_iterations"] = runtime.scale(default=164, fast=4)
+        s["adversary_rows"] = runtime.scale(default=None, fast=200)
         s["eval_every"] = runtime.paper_scale(default=10, fast=2, paper=5)
-        s["classifier_lr"] = 1e-4
-        s["lambdas"] = {k: v * CNN_LAMBDA_FACTOR for k, v in RECIPE_LAMBDAS.items()}
     return s
 
 
@@ -273,26 +272,50 @@ _GAME_KEYS = ("lambdas", "pretrain_epochs", "adversary_epochs", "n_iterations", 
 
 #: Settings of a reading of the paper beside the game's (:func:`book_models`), with the book's values:
 #: COMPAS's feature set (:data:`COMPAS_FEATURES`), protected inputs standardised or raw 0/1, the
-#: CNN's layout (``"sequence"``: the book's kernel-3 CNN; ``"channels"``: the kernel-1 reading,
+#: CNN's layout (``"channels"``: the book's kernel-1 CNN; ``"sequence"``: the kernel-3 reading,
 #: :class:`fairnotes.models.ConvNet`), and the adversary's class weights (``None`` or ``"balanced"``).
-READING_DEFAULTS = dict(features="book", standardize_protected=False, features_as="sequence",
+READING_DEFAULTS = dict(features="book", standardize_protected=False, features_as="channels",
                         adversary_class_weight=None)
 
-#: The paper's training of the "fair" model read as literally as its text and its recipe allow: the
-#: "fair" network trained from scratch with the recipe's pretraining (2 epochs, then 164 rounds),
-#: Adam at the paper's 0.001 with the recipe's weights for both architectures, the adversary on
-#: every training row as the recipe's, and the kernel-1 CNN (:class:`fairnotes.models.ConvNet`).
-_LITERAL = dict(start="scratch", n_iterations=164, classifier_lr=PAPER_LR, lambdas=dict(RECIPE_LAMBDAS),
-                adversary_rows=None, features_as="channels")
+#: The first game's CNN played with this fraction of the recipe's lambdas (race 39, sex 9).
+CNN_LAMBDA_FACTOR = 0.3
+
+
+def first_game(dataset: str, architecture: str) -> dict:
+    """The settings (keyword arguments of :func:`book_models`, ``start`` included) of the game the
+    book played before it adopted the literal reading of :func:`pivot_settings`: the "fair"
+    model started from a copy of the unmitigated one, 100 rounds (164 with
+    ``FAIRNOTES_PAPER_SIZE=1``); the CNN the kernel-3 reading (``features_as="sequence"``) with a
+    classifier learning rate of 0.0001, :data:`CNN_LAMBDA_FACTOR` times the recipe's lambdas and
+    its adversary's epochs on 2,000 rows (every row at paper size). It is the baseline from which
+    :data:`PIVOT_READINGS` change one setting at a time (the ablations of :doc:`/book/audit`).
+    """
+    _check_pair(dataset, architecture)
+    s = dict(start="unmitigated", pretrain_epochs=0,
+             n_iterations=runtime.paper_scale(default=100, fast=20 if architecture == "linear" else 4, paper=164))
+    if architecture == "cnn":
+        s.update(features_as="sequence", classifier_lr=1e-4,
+                 lambdas={k: v * CNN_LAMBDA_FACTOR for k, v in RECIPE_LAMBDAS.items()},
+                 adversary_rows=runtime.paper_scale(default=2000, fast=200, paper=None))
+    return s
+
+
+#: The "fair" model as the paper's text and its recipe read most literally (:func:`pivot_settings`,
+#: the book's game), as changes of :func:`first_game`: trained from scratch with the recipe's
+#: pretraining (2 epochs, then 164 rounds), Adam at the paper's 0.001 with the recipe's weights for
+#: both architectures, the adversary on every training row, and the kernel-1 CNN.
+_LITERAL = dict(start="scratch", pretrain_epochs=2, n_iterations=164, classifier_lr=PAPER_LR,
+                lambdas=dict(RECIPE_LAMBDAS), adversary_rows=None, features_as="channels")
 
 #: The readings of the auditability paper's pivot that :func:`book_models` can train (``reading=``):
-#: name -> settings that differ from the book's. Each but the last two changes one setting.
-#: ``features_as`` applies to the CNN only, ``features`` to COMPAS only (:func:`pivot_reading`).
+#: name -> settings that differ from :func:`first_game`'s. Each but the last two changes one setting;
+#: ``"literal"`` is the book's game. ``features_as`` applies to the CNN only, ``features`` to COMPAS
+#: only (:func:`pivot_reading`).
 PIVOT_READINGS = {
-    "book": {},
+    "first game": {},
     "kernel-1 CNN": dict(features_as="channels"),
     "Adam 1e-3, recipe's weights": dict(classifier_lr=PAPER_LR, lambdas=dict(RECIPE_LAMBDAS)),
-    "from scratch, 2 + 164 rounds": dict(start="scratch", n_iterations=164),
+    "from scratch, 2 + 164 rounds": dict(start="scratch", pretrain_epochs=2, n_iterations=164),
     "balanced class weights": dict(adversary_class_weight="balanced"),
     "standardised protected inputs": dict(standardize_protected=True),
     "with decile_score": dict(features="decile_score"),
@@ -303,24 +326,25 @@ PIVOT_READINGS = {
 
 
 def pivot_reading(reading: str, dataset: str, architecture: str) -> dict | None:
-    """The settings (keyword arguments of :func:`book_models`) of one of :data:`PIVOT_READINGS`
-    for one pair, or ``None`` where that reading changes nothing (the CNN's layout for the
-    "linear" network; COMPAS's features on Adult; the CNN's learning rate and weights for the
-    "linear" network, which has the paper's already). See the chapter :doc:`/book/audit`.
+    """The settings (keyword arguments of :func:`book_models`, :func:`first_game`'s with the
+    reading's changes) of one of :data:`PIVOT_READINGS` for one pair, or ``None`` where that
+    reading changes nothing of the first game (the CNN's layout for the "linear" network;
+    COMPAS's features on Adult; the CNN's learning rate and weights for the "linear" network,
+    which has the paper's already). See the chapter :doc:`/book/audit`.
     """
     _check_pair(dataset, architecture)
     if reading not in PIVOT_READINGS:
         raise ValueError(f"unknown reading {reading!r}; the readings are {list(PIVOT_READINGS)}")
-    st = dict(PIVOT_READINGS[reading])
+    change = dict(PIVOT_READINGS[reading])
     if architecture != "cnn":
-        st.pop("features_as", None)
-    if dataset != "compas" and "features" in st:
+        change.pop("features_as", None)
+    if dataset != "compas" and "features" in change:
         return None
-    book = pivot_settings(dataset, architecture)
-    game = {k: v for k, v in st.items() if k in _GAME_KEYS}
-    if reading != "book" and not (set(st) - set(_GAME_KEYS)) and all(book[k] == v for k, v in game.items()):
+    base = first_game(dataset, architecture)
+    full = {**pivot_settings(dataset, architecture), **READING_DEFAULTS, **base}
+    if reading != "first game" and all(full.get(k) == v for k, v in change.items()):
         return None
-    return st
+    return {**base, **change}
 
 
 @dataclass
@@ -348,11 +372,11 @@ class BookModels:
 
 
 def book_models(dataset: str, architecture: str, *, progress: bool | None = None, include_protected: bool = True,
-                start: str = "unmitigated", reading: str | None = None, **overrides) -> BookModels:
+                start: str | None = None, reading: str | None = None, **overrides) -> BookModels:
     """Train (or load from the disk cache) the book's "unfair" and "fair" model for one pair.
 
-    The "unfair" model is :func:`unmitigated_model`; the "fair" one is
-    :func:`fairnotes.adversarial.train_adversarial` started from a copy of it, with
+    The "unfair" model is :func:`unmitigated_model`; the "fair" one is a network of its own
+    (seed ``seed + 1``) trained by :func:`fairnotes.adversarial.train_adversarial` with
     :func:`pivot_settings`, race and sex as the adversary's targets. Every chapter that calls this
     with the same arguments gets the same two models (the second from the cache).
 
@@ -360,17 +384,16 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     ``n_iterations``, ``adversary_rows``, ``classifier_lr``, ...: the keys of
     :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes), and
     ``include_protected=False`` trains both models without race and sex among their inputs (the
-    adversary still sees both). ``start="scratch"`` trains the "fair" model from a freshly
-    initialised network (seed ``seed + 1``, so not the unmitigated model's initial weights) with the
-    recipe's pretraining (``pretrain_epochs``, 2 unless overridden) instead of from a copy of the
-    unmitigated model: two independently trained networks, as a reading of the paper that trains
-    "a fair model" beside "an unfair model". See the chapter :doc:`/book/adversarial`, section
-    "The book's models", and :doc:`/book/audit`, section "Why the book's proxy labels differ from
-    the paper's".
+    adversary still sees both). ``start="scratch"`` (the book's) trains the "fair" model from a
+    freshly initialised network (seed ``seed + 1``, so not the unmitigated model's initial weights)
+    with the recipe's pretraining (``pretrain_epochs``): two independently trained networks, as the
+    paper trains "a fair model" beside "an unfair model"; ``start="unmitigated"`` starts it from a
+    copy of the unmitigated model (the first game, :func:`first_game`). See the chapter
+    :doc:`/book/adversarial`, section "The book's models", and :doc:`/book/audit`.
 
     Readings of the paper: the keys of :data:`READING_DEFAULTS` are settings too (``features``,
     ``standardize_protected``, ``features_as``, ``adversary_class_weight``), and ``reading``
-    names one of :data:`PIVOT_READINGS` (:func:`pivot_reading`; e.g. ``reading="literal"``),
+    names one of :data:`PIVOT_READINGS` (:func:`pivot_reading`; e.g. ``reading="first game"``),
     whose settings (``start`` included) apply before the other ``overrides``.
     """
     from fairnotes import _torch, adversarial
@@ -380,19 +403,19 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
         if chosen is None:
             raise ValueError(f"the reading {reading!r} changes nothing for {dataset} {architecture}")
         chosen = dict(chosen)
-        start = chosen.pop("start", start)
+        start = chosen.pop("start") if start is None else start
         overrides = {**chosen, **overrides}
     st = pivot_settings(dataset, architecture)
+    start = st.pop("start") if start is None else start
+    st.pop("start", None)
     unknown = sorted(set(overrides) - set(_GAME_KEYS) - set(READING_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown pivot settings {unknown}; the settings are "
                          f"{sorted(_GAME_KEYS + tuple(READING_DEFAULTS))}")
     st.update(READING_DEFAULTS)
-    _check_features_as(architecture, overrides.get("features_as", "sequence"))
+    _check_features_as(architecture, overrides.get("features_as", "channels"))
     if start not in ("unmitigated", "scratch"):
         raise ValueError(f"start must be 'unmitigated' or 'scratch', got {start!r}")
-    if start == "scratch" and "pretrain_epochs" not in overrides:
-        overrides = dict(overrides, pretrain_epochs=2)
     st.update(overrides)
     st["include_protected"] = bool(include_protected)
     st["start"] = start
@@ -408,7 +431,7 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
         if start == "scratch":
             from fairnotes import models
 
-            extra = {"features_as": st["features_as"]} if st["features_as"] != "sequence" else {}
+            extra = {"features_as": st["features_as"]} if architecture == "cnn" else {}
             fair = models.make_model(architecture, sp.n_features, seed=st["seed"] + 1, **extra)
         else:
             fair = copy.deepcopy(unfair)

@@ -48,10 +48,13 @@ def test_paper_architectures():
     drops = [l.p for l in lin.modules() if isinstance(l, torch.nn.Dropout)]
     assert drops == [0.2, 0.2, 0.2]
     assert not any(isinstance(l, torch.nn.Dropout) for l in models.make_model("linear", 10, dropout=0.0).modules())
-    cnn = models.make_model("cnn", 10)
+    cnn = models.make_model("cnn", 10)      # the book's CNN: the features as channels, kernels of width 1
     convs = [l for l in cnn.modules() if isinstance(l, torch.nn.Conv1d)]
-    assert [c.out_channels for c in convs] == [256, 128, 64, 32, 16, 1]
-    assert all(c.kernel_size == (3,) and c.padding == (1,) for c in convs)
+    assert [c.out_channels for c in convs] == [256, 128, 64, 32, 16, 1] and convs[0].in_channels == 10
+    assert all(c.kernel_size == (1,) and c.padding == (0,) for c in convs)
+    seq = models.make_model("cnn", 10, features_as="sequence")   # the kernel-3 reading
+    convs = [l for l in seq.modules() if isinstance(l, torch.nn.Conv1d)]
+    assert convs[0].in_channels == 1 and all(c.kernel_size == (3,) and c.padding == (1,) for c in convs)
     assert not any(isinstance(l, torch.nn.Dropout) for l in cnn.modules())
     adv = models.make_model("cnn", 1, n_outputs=2)  # the pivot's adversary reads one number
     assert adv(torch.zeros(4, 1)).shape == (4, 2)

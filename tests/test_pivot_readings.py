@@ -41,11 +41,13 @@ def test_kernel_1_cnn_is_a_fully_connected_network():
     assert a(torch.rand(4, 1)).shape == (4, 2)
 
 
-def test_the_book_cnn_keeps_its_configuration():
-    """The default CNN's configuration (part of every cache key) has no new entry."""
-    net = models.make_model("cnn", 5, seed=0)
+def test_the_kernel3_cnn_keeps_its_configuration():
+    """The kernel-3 CNN's configuration (part of every cache key) has no new entry, so that the networks
+    trained before the book adopted the kernel-1 CNN keep their cache keys; the kernel-1 CNN's names its layout."""
+    net = models.make_model("cnn", 5, seed=0, features_as="sequence")
     assert net.config == {"n_features": 5, "n_outputs": 1, "channels": (256, 128, 64, 32, 16), "kernel_size": 3}
     assert net.net[0].in_channels == 1 and net.net[0].kernel_size == (3,)
+    assert models.make_model("cnn", 5, seed=0).config == {**net.config, "kernel_size": 1, "features_as": "channels"}
 
 
 def test_kernel_1_cnn_refuses_wider_kernels_and_unknown_layouts():
@@ -150,21 +152,26 @@ def test_standardised_protected_inputs():
     np.testing.assert_array_equal(std.X_train[:, other], raw.X_train[:, other])
 
 
-def test_pivot_readings_apply_where_they_change_something():
-    assert presets.pivot_reading("book", "adult", "linear") == {}
+def test_pivot_readings_apply_where_they_change_something(monkeypatch):
+    monkeypatch.setenv("FAIRNOTES_FAST", "0")      # the default build's sizes
+    monkeypatch.delenv("FAIRNOTES_PAPER_SIZE", raising=False)
+    assert presets.pivot_reading("first game", "adult", "linear") == presets.first_game("adult", "linear")
     assert presets.pivot_reading("kernel-1 CNN", "adult", "linear") is None       # a reading of the CNN
     assert presets.pivot_reading("Adam 1e-3, recipe's weights", "adult", "linear") is None   # the linear's already
     assert presets.pivot_reading("with decile_score", "adult", "cnn") is None      # COMPAS only
     literal = presets.pivot_reading("literal", "compas", "cnn")
-    assert literal == dict(start="scratch", n_iterations=164, classifier_lr=presets.PAPER_LR,
+    assert literal == dict(start="scratch", pretrain_epochs=2, n_iterations=164, classifier_lr=presets.PAPER_LR,
                            lambdas=presets.RECIPE_LAMBDAS, adversary_rows=None, features_as="channels")
+    # the literal reading is the book's game: every setting it names is pivot_settings' own
+    book = {**presets.pivot_settings("compas", "cnn"), **presets.READING_DEFAULTS}
+    assert all(book[k] == v for k, v in literal.items())
     assert "features_as" not in presets.pivot_reading("literal", "compas", "linear")
     with pytest.raises(ValueError, match="unknown reading"):
         presets.pivot_reading("Keras", "adult", "linear")
     with pytest.raises(ValueError, match="changes nothing"):
         presets.book_models("adult", "linear", reading="kernel-1 CNN")
     with pytest.raises(ValueError, match="reading of the CNN"):
-        presets.book_models("adult", "linear", features_as="channels")
+        presets.book_models("adult", "linear", features_as="sequence")
 
 
 def test_book_models_trains_a_reading(tmp_path, monkeypatch):

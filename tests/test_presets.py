@@ -33,22 +33,33 @@ def test_sizes_follow_the_mode(monkeypatch):
     monkeypatch.setenv("FAIRNOTES_FAST", "0")
     monkeypatch.delenv("FAIRNOTES_PAPER_SIZE", raising=False)
     assert presets.unmitigated_epochs("adult", "cnn") == 3
-    assert presets.pivot_settings("adult", "linear")["n_iterations"] == 100
+    assert presets.pivot_settings("adult", "linear")["n_iterations"] == 164      # the recipe's rounds
+    assert presets.first_game("adult", "linear")["n_iterations"] == 100
     assert presets.fairgp_settings()["num_inducing"] == presets.FAIRGP_FIT["num_inducing"]
     monkeypatch.setenv("FAIRNOTES_PAPER_SIZE", "1")
     assert presets.unmitigated_epochs("adult", "cnn") == 10
     st = presets.pivot_settings("adult", "cnn")
     assert st["n_iterations"] == 164 and st["adversary_rows"] is None
+    assert presets.first_game("adult", "cnn")["n_iterations"] == 164
     assert presets.fairgp_settings()["num_inducing"] == 500          # the FairGP paper's inducing inputs
     monkeypatch.setenv("FAIRNOTES_FAST", "1")
     assert runtime.is_fast() and presets.unmitigated_epochs("adult", "cnn") == 1
     assert presets.fairgp_settings()["steps"] == 40
+    assert presets.pivot_settings("adult", "cnn")["n_iterations"] == 4
+    assert presets.pivot_settings("adult", "cnn")["adversary_rows"] == 200
 
 
-def test_pivot_settings_of_the_cnn_scale_the_recipe():
-    st = presets.pivot_settings("adult", "cnn")
-    assert st["lambdas"] == {k: v * presets.CNN_LAMBDA_FACTOR for k, v in presets.RECIPE_LAMBDAS.items()}
-    assert presets.pivot_settings("compas", "linear")["lambdas"] == presets.RECIPE_LAMBDAS
+def test_pivot_settings_read_the_paper_literally():
+    """Both architectures: the recipe's weights, the paper's Adam 0.001, from scratch with pretraining;
+    the first game's CNN scaled the weights, learnt 10 times slower and started from the unmitigated model."""
+    for dataset, arch in (("adult", "cnn"), ("compas", "linear")):
+        st = presets.pivot_settings(dataset, arch)
+        assert st["lambdas"] == presets.RECIPE_LAMBDAS and st["classifier_lr"] == st["lr"] == presets.PAPER_LR
+        assert st["start"] == "scratch" and st["pretrain_epochs"] == 2
+    first = presets.first_game("adult", "cnn")
+    assert first["lambdas"] == {k: v * presets.CNN_LAMBDA_FACTOR for k, v in presets.RECIPE_LAMBDAS.items()}
+    assert first["start"] == "unmitigated" and first["classifier_lr"] == 1e-4 and first["features_as"] == "sequence"
+    assert "features_as" not in presets.first_game("adult", "linear")
     with pytest.raises(ValueError, match="architecture"):
         presets.pivot_settings("adult", "rnn")
 

@@ -38,8 +38,9 @@ The ablations:
     own GP inputs (:data:`fairnotes.presets.BENCHMARK_FEATURES`: one-hot, neither protected
     attribute among the features).
 ``pivot`` (chapter *Auditing individual predictions*)
-    The pivot's strength and the models' inputs, for both architectures on both datasets: the
-    trade-off weights lambda at 0.3, 1 and 3 times the recipe's, the recipe's 164 rounds, the
+    The pivot's strength and the models' inputs, for both architectures on both datasets, each a
+    change of the book's first game (:func:`fairnotes.presets.first_game`; "book" in the stored
+    results, which predate the literal reading): the trade-off weights lambda at 0.3, 1 and 3 times the recipe's, the recipe's 164 rounds, the
     adversary on every training row (COMPAS CNN), and both models trained without race and sex
     among their inputs, the "fair" model trained from scratch rather than from the unmitigated
     one, and, as a floor, two unmitigated models that differ only in their seed. For each:
@@ -47,7 +48,8 @@ The ablations:
     models with respect to race and to sex (Figure 4's question).
 ``pivot_readings`` (chapter *Auditing individual predictions*)
     Readings of the auditability paper's pivot (:data:`fairnotes.presets.PIVOT_READINGS`), each one
-    setting changed against the book's: the kernel-1 CNN (the features as channels), Adam 0.001 with
+    setting changed against the first game (:func:`fairnotes.presets.first_game`; "book" in the
+    stored results, which predate the book's adoption of the literal reading): the kernel-1 CNN (the features as channels), Adam 0.001 with
     the recipe's lambda for the CNN, the "fair" model from scratch with the recipe's 2 + 164 rounds,
     balanced class weights for the adversary, standardised protected inputs, COMPAS with
     ``decile_score`` or AIF360's features; and the literal reading (the first three, the adversary on
@@ -336,22 +338,25 @@ PIVOT_SAMPLES = 20          # Gaussian draws of the smooth sensitivity (the CNN'
 
 
 def pivot_variants(dataset: str, architecture: str) -> list[tuple[str, dict]]:
-    """(label, overrides of :func:`fairnotes.presets.book_models`) for one pair."""
+    """(label, overrides of :func:`fairnotes.presets.book_models`) for one pair: the first game
+    (:func:`fairnotes.presets.first_game`, labelled "book" in results stored before the book
+    adopted the literal reading) and one change of it per row."""
     from fairnotes import presets
 
-    st = presets.pivot_settings(dataset, architecture)
+    base = presets.first_game(dataset, architecture)
     book_factor = presets.CNN_LAMBDA_FACTOR if architecture == "cnn" else 1.0
-    out = [("book", {})]
+    out = [("first game", base)]
     for factor in (0.3, 1.0, 3.0):
         if factor != book_factor:
-            out.append((f"lambda x{factor:g}", {"lambdas": {k: v * factor for k, v in presets.RECIPE_LAMBDAS.items()}}))
-    if st["n_iterations"] != 164:
-        out.append(("164 rounds", {"n_iterations": 164}))
-    if (dataset, architecture) == ("compas", "cnn") and st["adversary_rows"] is not None:
-        out.append(("adversary on every row", {"adversary_rows": None}))
-    out.append(("race and sex not inputs", {"include_protected": False}))
-    out.append(("'fair' model from scratch", {"start": "scratch"}))
-    out.append(("two unmitigated models (seeds 0, 1)", {"noise_floor": True}))
+            out.append((f"lambda x{factor:g}",
+                        {**base, "lambdas": {k: v * factor for k, v in presets.RECIPE_LAMBDAS.items()}}))
+    if base["n_iterations"] != 164:
+        out.append(("164 rounds", {**base, "n_iterations": 164}))
+    if (dataset, architecture) == ("compas", "cnn") and base.get("adversary_rows") is not None:
+        out.append(("adversary on every row", {**base, "adversary_rows": None}))
+    out.append(("race and sex not inputs", {**base, "include_protected": False}))
+    out.append(("'fair' model from scratch", {**base, "start": "scratch", "pretrain_epochs": 2}))
+    out.append(("two unmitigated models (seeds 0, 1)", {**base, "noise_floor": True}))
     return out
 
 
@@ -370,7 +375,7 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
         st = bm.settings
         other, _, _ = presets.unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
                                                 batch_size=st["unfair_batch_size"], seed=1, progress=False,
-                                                train_rows=st["train_rows"])
+                                                train_rows=st["train_rows"], features_as=st["features_as"])
         # seed=1 also draws another split: predict the book's test rows, as the audit chapter's exercise
         bm = presets.BookModels(dataset, architecture, bm.split, bm.unfair, other, bm.unfair_history,
                                 bm.fair_history, dict(st, n_iterations=0), bm.train_index)
@@ -460,7 +465,7 @@ def _pivot_reading_row(dataset, architecture, reading) -> dict:
     from fairnotes import evaluation, metrics, presets
 
     t0 = time.perf_counter()
-    bm = presets.book_models(dataset, architecture, progress=False, **({} if reading == "book" else {"reading": reading}))
+    bm = presets.book_models(dataset, architecture, progress=False, reading=reading)
     seconds = time.perf_counter() - t0
     sp, st = bm.split, bm.settings
     unfair, fair = bm.predictions()
