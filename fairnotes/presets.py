@@ -214,9 +214,12 @@ def unmitigated_model(
     if train_rows is not None and (isinstance(train_rows, bool) or int(train_rows) < 1):
         raise ValueError(f"train_rows must be a positive integer or None, got {train_rows!r}")
     n = len(sp.X_train) if train_rows is None else int(train_rows)
-    model, history = models.train(model, sp.X_train[:n], sp.y_train[:n], X_test=sp.X_test, y_test=sp.y_test,
-                                  epochs=epochs, batch_size=batch_size, lr=PAPER_LR, seed=seed,
-                                  progress=progress, cache=cache, desc=f"{architecture} on {dataset}")
+    from fairnotes import _torch
+
+    with _torch.num_threads(1):   # the same networks on every machine: see book_models
+        model, history = models.train(model, sp.X_train[:n], sp.y_train[:n], X_test=sp.X_test, y_test=sp.y_test,
+                                      epochs=epochs, batch_size=batch_size, lr=PAPER_LR, seed=seed,
+                                      progress=progress, cache=cache, desc=f"{architecture} on {dataset}")
     return model, history, sp
 
 
@@ -419,7 +422,9 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     st.update(overrides)
     st["include_protected"] = bool(include_protected)
     st["start"] = start
-    with _torch.num_threads(1 if architecture == "linear" else None):
+    # One thread for both architectures: a float sum's order depends on the thread count, so the
+    # same seed gives the same networks (and the chapters' numbers) only on a fixed count.
+    with _torch.num_threads(1):
         unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
                                                  batch_size=st["unfair_batch_size"], seed=st["seed"],
                                                  train_rows=st["train_rows"], progress=progress,
