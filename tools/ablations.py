@@ -604,7 +604,7 @@ def zafar_eqopp_values(rows: dict) -> dict:
 
 # --------------------------------------------------------------------------- the benchmark's SVM
 
-SVM_REPEATS = {"adult": 5, "propublica": 10}   # splits per attribute (Adult's fits take a minute each)
+SVM_REPEATS = {"adult": 3, "propublica": 5}   # splits per attribute
 #: (label, split overrides of :func:`fairnotes.presets.fairgp_split`, SVC's gamma, at most this many
 #: training rows ("book": :data:`fairnotes.presets.SVM_TRAIN_ROWS`))
 SVM_CONFIGS = [
