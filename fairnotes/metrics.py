@@ -2,7 +2,7 @@
 
 Explained in the chapter :doc:`/book/data`.
 
-Every function takes 0/1 arrays with fairlearn's signature ``(y_true, y_pred, *, s)``: true labels
+Every group metric takes 0/1 arrays with fairlearn's signature ``(y_true, y_pred, *, s)``: true labels
 ``y_true``, predictions ``y_pred`` and, by keyword, the protected attribute ``s``, where ``s = 0`` is
 the unprivileged group and ``s = 1`` the privileged one. The metrics of the predictions alone
 (selection rates, disparate impact, statistical parity difference, the p%-rule) take ``y_true``
@@ -332,7 +332,8 @@ def per_group(y_true, y_pred, *, s, groups: tuple[str, str] | None = None, name:
     0  Female  0  4        0.5            0.50  0.5  0.5  0.5      0.50
     1    Male  1  4        0.5            0.75  1.0  0.5  0.5      0.75
 
-    An extra keyword summarises any per-person values by group (the mean, or another statistic):
+    Without labels (``None``), an extra keyword summarises any per-person values by group (the
+    mean, or another statistic):
 
     >>> score = [0.9, 0.6, 0.4, 0.2,  0.8, 0.7, 0.6, 0.1]
     >>> per_group(None, y_pred, s=s, score=score, flagged=([0, 1, 0, 0, 1, 1, 0, 0], "sum"))
