@@ -111,7 +111,7 @@ def default_fit(seed: int = 0) -> list[dict]:
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         rows.append({"model": name, "wall_s": wall, "cpu_s": cpu,
                      "accuracy": metrics.accuracy(sp.y_test, y_pred),
-                     "DIbinary": metrics.disparate_impact(y_pred, sp.s_test),
+                     "DIbinary": metrics.disparate_impact(sp.y_test, y_pred, s=sp.s_test),
                      "paper_accuracy": PAPER_ACCURACY[name]})
     return rows
 

@@ -189,7 +189,7 @@ def _evaluate(model, adv, x, y, S, names, lam, class_weight=None) -> dict:
                                                         torch.as_tensor(y, dtype=torch.float32))),
     }
     for j, a in enumerate(names):
-        row[f"p_rule_{a}"] = metrics.p_percent_rule(pred, S[:, j].astype(np.int64))
+        row[f"p_rule_{a}"] = metrics.p_percent_rule(y, pred, s=S[:, j].astype(np.int64))
     with eval_mode(adv), torch.no_grad():
         total, per = _adv_loss(adv, p, torch.from_numpy(S), lam, class_weight)
     row["adversary_loss_test"] = float(total)

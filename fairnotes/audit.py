@@ -87,7 +87,7 @@ class AuditResult:
                             "mean proxy change": t["proxy_change"],
                             "decisions the proxies change": (t["proxy_flips"], "sum")})
             order += ["mean proxy sensitivity", "mean proxy change", "decisions the proxies change"]
-        table = metrics.per_group(t["s"], y_pred=t["prediction"], groups=self.groups, name=self.name, **columns)
+        table = metrics.per_group(None, t["prediction"], s=t["s"], groups=self.groups, name=self.name, **columns)
         table = table.rename(columns={"n": "people"})
         for col in ("flagged", "decisions that flip", "decisions the proxies change"):
             if col in table:
@@ -99,7 +99,7 @@ class AuditResult:
         if "y_true" not in self.table:
             raise ValueError("group metrics need the true labels: call audit(..., y_true=...)")
         summary, _ = metrics.group_report(self.table["y_true"], self.table["prediction"],
-                                           self.table["s"], name=self.name, groups=self.groups)
+                                           s=self.table["s"], name=self.name, groups=self.groups)
         return summary
 
     def flagged(self) -> pd.DataFrame:

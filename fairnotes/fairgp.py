@@ -667,7 +667,7 @@ class FairGP:
         Xke = tf.constant(self.kernel_inputs(Xe, se))
 
         def evaluate():
-            return metrics.prediction_summary(ye, (self._proba_batched(Xke) > 0.5).astype(int), se)
+            return metrics.prediction_summary(ye, (self._proba_batched(Xke) > 0.5).astype(int), s=se)
         return evaluate
 
     # -- prediction -------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 Explained in the chapter :doc:`/book/data`.
 
-Every function takes 0/1 arrays: predictions ``y_pred``, true labels ``y_true`` and the protected
-attribute ``s``, where ``s = 0`` is the unprivileged group and ``s = 1`` the privileged one.
+Every group metric takes 0/1 arrays with fairlearn's signature ``(y_true, y_pred, *, s)``: true labels
+``y_true``, predictions ``y_pred`` and, by keyword, the protected attribute ``s``, where ``s = 0`` is
+the unprivileged group and ``s = 1`` the privileged one. The metrics of the predictions alone
+(selection rates, disparate impact, statistical parity difference, the p%-rule) take ``y_true``
+first all the same, as fairlearn's ``demographic_parity_difference`` does: they do not use it, and
+check only that it has one value per prediction (``None`` skips that check).
 Differences are *unprivileged minus privileged* and ratios *unprivileged over privileged*, as in
 AIF360's ``ClassificationMetric``; fairlearn instead reports unsigned max-minus-min differences
 and min/max ratios. A value of 0 (differences) or 1 (ratios) means the two groups are equal on
@@ -50,16 +54,23 @@ def _check(**arrays) -> list[np.ndarray]:
     return out
 
 
+def _unused_y_true(y_true, y_pred: np.ndarray) -> None:
+    """A metric of the predictions alone ignores ``y_true``, but it must have one value per prediction."""
+    if y_true is not None:
+        same_length(y_true=np.asarray(y_true).reshape(-1), y_pred=y_pred)
+
+
 def _rate(values: np.ndarray, mask: np.ndarray, what: str) -> float:
     if not mask.any():
         raise ValueError(f"{what} is undefined: no rows in that cell")
     return float(values[mask].mean())
 
 
-def selection_rate(y_pred, s=None):
+def selection_rate(y_true, y_pred, *, s=None):
     """Fraction of predictions equal to 1, ``P(ŷ = 1)``; with ``s``, a dict ``{0: S_0, 1: S_1}``.
 
-    See the chapter :doc:`/book/data`.
+    ``y_true`` is not used (it may be ``None``); when given it must have one value per
+    prediction. See the chapter :doc:`/book/data`.
 
     Examples
     --------
@@ -68,19 +79,21 @@ def selection_rate(y_pred, s=None):
     >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
     >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
     >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
-    >>> selection_rate(y_pred)
+    >>> selection_rate(y_true, y_pred)
     0.625
-    >>> selection_rate(y_pred, s)          # two of four in group 0, three of four in group 1
+    >>> selection_rate(y_true, y_pred, s=s)    # two of four in group 0, three of four in group 1
     {0: 0.5, 1: 0.75}
     """
     if s is None:
         (y_pred,) = _check(y_pred=y_pred)
+        _unused_y_true(y_true, y_pred)
         return float(y_pred.mean())
     y_pred, s = _check(y_pred=y_pred, s=s)
+    _unused_y_true(y_true, y_pred)
     return {g: _rate(y_pred, s == g, f"selection rate of group s={g}") for g in (0, 1)}
 
 
-def true_positive_rate(y_true, y_pred, s):
+def true_positive_rate(y_true, y_pred, *, s):
     """``P(ŷ = 1 | y = 1, s)`` per group, ``{0: TPR_0, 1: TPR_1}``. See :doc:`/book/data`.
 
     Examples
@@ -90,7 +103,7 @@ def true_positive_rate(y_true, y_pred, s):
     >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
     >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
     >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
-    >>> true_positive_rate(y_true, y_pred, s)   # group 0 selects one of its two positives
+    >>> true_positive_rate(y_true, y_pred, s=s)   # group 0 selects one of its two positives
     {0: 0.5, 1: 1.0}
     """
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
@@ -98,25 +111,26 @@ def true_positive_rate(y_true, y_pred, s):
                      f"true positive rate of group s={g} (it has no row with y_true=1)") for g in (0, 1)}
 
 
-def false_positive_rate(y_true, y_pred, s):
+def false_positive_rate(y_true, y_pred, *, s):
     """``P(ŷ = 1 | y = 0, s)`` per group. See :doc:`/book/data`."""
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
     return {g: _rate(y_pred, (s == g) & (y_true == 0),
                      f"false positive rate of group s={g} (it has no row with y_true=0)") for g in (0, 1)}
 
 
-def true_negative_rate(y_true, y_pred, s):
+def true_negative_rate(y_true, y_pred, *, s):
     """``P(ŷ = 0 | y = 0, s)`` per group. See :doc:`/book/data`."""
-    fpr = false_positive_rate(y_true, y_pred, s)
+    fpr = false_positive_rate(y_true, y_pred, s=s)
     return {g: 1.0 - fpr[g] for g in (0, 1)}
 
 
-def disparate_impact(y_pred, s) -> float:
+def disparate_impact(y_true, y_pred, *, s) -> float:
     """``S_0 / S_1``: the unprivileged group's selection rate over the privileged group's.
 
     1 is parity; below 1 the unprivileged group is selected less often. Raises if the privileged
     group's selection rate is 0 (the ratio is undefined). This is the FairGP paper's *DIbinary*.
-    See :doc:`/book/data`.
+    ``y_true`` is not used (it may be ``None``); when given it must have one value per
+    prediction. See :doc:`/book/data`.
 
     Examples
     --------
@@ -125,40 +139,45 @@ def disparate_impact(y_pred, s) -> float:
     >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
     >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
     >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
-    >>> round(disparate_impact(y_pred, s), 3)   # 0.5 / 0.75
+    >>> round(disparate_impact(y_true, y_pred, s=s), 3)   # 0.5 / 0.75
     0.667
     """
-    rates = selection_rate(y_pred, s)
+    rates = selection_rate(y_true, y_pred, s=s)
     if rates[1] == 0:
         raise ValueError("disparate impact is undefined: the privileged group (s=1) has selection rate 0")
     return rates[0] / rates[1]
 
 
-def statistical_parity_difference(y_pred, s) -> float:
-    """``S_0 - S_1``, the difference of selection rates (0 is parity). See :doc:`/book/data`."""
-    rates = selection_rate(y_pred, s)
+def statistical_parity_difference(y_true, y_pred, *, s) -> float:
+    """``S_0 - S_1``, the difference of selection rates (0 is parity).
+
+    ``y_true`` is not used (it may be ``None``); when given it must have one value per
+    prediction. See :doc:`/book/data`.
+    """
+    rates = selection_rate(y_true, y_pred, s=s)
     return rates[0] - rates[1]
 
 
-def equal_opportunity_difference(y_true, y_pred, s) -> float:
+def equal_opportunity_difference(y_true, y_pred, *, s) -> float:
     """``TPR_0 - TPR_1`` (Hardt et al.'s equality of opportunity; 0 is equality). See :doc:`/book/data`."""
-    tpr = true_positive_rate(y_true, y_pred, s)
+    tpr = true_positive_rate(y_true, y_pred, s=s)
     return tpr[0] - tpr[1]
 
 
-def average_odds_difference(y_true, y_pred, s) -> float:
+def average_odds_difference(y_true, y_pred, *, s) -> float:
     """``((FPR_0 - FPR_1) + (TPR_0 - TPR_1)) / 2`` (0 is equalized odds on average). See :doc:`/book/data`."""
-    tpr = true_positive_rate(y_true, y_pred, s)
-    fpr = false_positive_rate(y_true, y_pred, s)
+    tpr = true_positive_rate(y_true, y_pred, s=s)
+    fpr = false_positive_rate(y_true, y_pred, s=s)
     return ((fpr[0] - fpr[1]) + (tpr[0] - tpr[1])) / 2
 
 
-def p_percent_rule(y_pred, s) -> float:
+def p_percent_rule(y_true, y_pred, *, s) -> float:
     """``100 * min(S_0 / S_1, S_1 / S_0)``: 100 is parity, 80 the "four-fifths rule" threshold.
 
     Symmetric in the groups. When exactly one group's selection rate is 0 the rule gives 0;
     when both are 0 (no one is selected, so neither group is selected less) it gives 100.
-    See :doc:`/book/data`.
+    ``y_true`` is not used (it may be ``None``); when given it must have one value per
+    prediction. See :doc:`/book/data`.
 
     Examples
     --------
@@ -167,12 +186,12 @@ def p_percent_rule(y_pred, s) -> float:
     >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
     >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
     >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
-    >>> round(p_percent_rule(y_pred, s), 1)     # 100 * 0.5 / 0.75: below the four-fifths rule
+    >>> round(p_percent_rule(y_true, y_pred, s=s), 1)   # 100 * 0.5 / 0.75: below the four-fifths rule
     66.7
-    >>> p_percent_rule([1, 0, 0, 1], [0, 0, 1, 1])   # equal selection rates
+    >>> p_percent_rule(None, [1, 0, 0, 1], s=[0, 0, 1, 1])   # equal selection rates; no labels needed
     100.0
     """
-    rates = selection_rate(y_pred, s)
+    rates = selection_rate(y_true, y_pred, s=s)
     a, b = rates[0], rates[1]
     if a == 0 and b == 0:
         return 100.0
@@ -181,7 +200,7 @@ def p_percent_rule(y_pred, s) -> float:
     return 100.0 * min(a / b, b / a)
 
 
-def ntpr_diff(y_true, y_pred, s) -> float:
+def ntpr_diff(y_true, y_pred, *, s) -> float:
     """The FairGP paper's normalised TPR difference (its Eq. 20).
 
     ``(TPR_1 - TPR_0) / ((TPR_0 + TPR_1) / 2)``: privileged minus unprivileged, over the mean
@@ -196,12 +215,12 @@ def ntpr_diff(y_true, y_pred, s) -> float:
     >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
     >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
     >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
-    >>> round(ntpr_diff(y_true, y_pred, s), 3)  # (1.0 - 0.5) / 0.75
+    >>> round(ntpr_diff(y_true, y_pred, s=s), 3)  # (1.0 - 0.5) / 0.75
     0.667
-    >>> round(equal_opportunity_difference(y_true, y_pred, s), 3)   # the opposite sign, not normalised
+    >>> round(equal_opportunity_difference(y_true, y_pred, s=s), 3)   # the opposite sign, not normalised
     -0.5
     """
-    tpr = true_positive_rate(y_true, y_pred, s)
+    tpr = true_positive_rate(y_true, y_pred, s=s)
     mean = (tpr[0] + tpr[1]) / 2
     if mean == 0:
         raise ValueError("nTPRDiff is undefined: both groups have a true positive rate of 0")
@@ -288,12 +307,13 @@ def roc_auc_interval(y_true, y_score, *, level: float = 0.95, n_boot: int = 1000
     return auc, float(low), float(high)
 
 
-def per_group(s, *, y_true=None, y_pred=None, groups: tuple[str, str] | None = None, name: str | None = None,
+def per_group(y_true, y_pred, *, s, groups: tuple[str, str] | None = None, name: str | None = None,
               **columns) -> pd.DataFrame:
     """One row per group (``s = 0`` then ``s = 1``): the book's one engine for per-group tables.
 
-    With ``y_pred``: ``n``, ``selection rate``; with ``y_true`` too: ``base rate``, ``TPR``,
-    ``FPR``, ``TNR`` and ``accuracy`` (NaN where a group has no positive or no negative example).
+    ``y_true`` and ``y_pred`` may each be ``None``; every table has ``n``. With ``y_true``:
+    ``base rate``; with ``y_pred``: ``selection rate``; with both: ``TPR``, ``FPR``, ``TNR`` and
+    ``accuracy`` (NaN where a group has no positive or no negative example).
     Every extra keyword is a column to summarise per group: ``name=values`` gives the group mean
     of ``values``, ``name=(values, "sum")`` (or ``"mean"``, ``"max"``, ``"median"``) another
     statistic. ``groups`` names ``(s=0, s=1)`` in a ``group`` column; ``name`` adds a ``model``
@@ -307,15 +327,16 @@ def per_group(s, *, y_true=None, y_pred=None, groups: tuple[str, str] | None = N
     >>> y_true = [1, 0, 1, 0,  1, 1, 0, 0]
     >>> y_pred = [1, 1, 0, 0,  1, 1, 1, 0]
     >>> s      = [0, 0, 0, 0,  1, 1, 1, 1]
-    >>> per_group(s, y_true=y_true, y_pred=y_pred, groups=("Female", "Male"))
+    >>> per_group(y_true, y_pred, s=s, groups=("Female", "Male"))
         group  s  n  base rate  selection rate  TPR  FPR  TNR  accuracy
     0  Female  0  4        0.5            0.50  0.5  0.5  0.5      0.50
     1    Male  1  4        0.5            0.75  1.0  0.5  0.5      0.75
 
-    An extra keyword summarises any per-person values by group (the mean, or another statistic):
+    Without labels (``None``), an extra keyword summarises any per-person values by group (the
+    mean, or another statistic):
 
     >>> score = [0.9, 0.6, 0.4, 0.2,  0.8, 0.7, 0.6, 0.1]
-    >>> per_group(s, y_pred=y_pred, score=score, flagged=([0, 1, 0, 0, 1, 1, 0, 0], "sum"))
+    >>> per_group(None, y_pred, s=s, score=score, flagged=([0, 1, 0, 0, 1, 1, 0, 0], "sum"))
                     group  s  n  selection rate  score  flagged
     0  s=0 (unprivileged)  0  4            0.50  0.525      1.0
     1    s=1 (privileged)  1  4            0.75  0.550      2.0
@@ -357,7 +378,7 @@ def per_group(s, *, y_true=None, y_pred=None, groups: tuple[str, str] | None = N
     return table
 
 
-def group_report(y_true, y_pred, s, *, name: str | None = None, groups: tuple[str, str] | None = None):
+def group_report(y_true, y_pred, *, s, name: str | None = None, groups: tuple[str, str] | None = None):
     """All the group metrics of one set of predictions, as a tidy table.
 
     Returns ``(summary, per_group)``: ``summary`` is a one-row-per-metric DataFrame with columns
@@ -370,23 +391,23 @@ def group_report(y_true, y_pred, s, *, name: str | None = None, groups: tuple[st
     See the chapter :doc:`/book/data`.
     """
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
-    by_group = per_group(s, y_true=y_true, y_pred=y_pred, groups=groups, name=name)
+    by_group = per_group(y_true, y_pred, s=s, groups=groups, name=name)
 
     summary = pd.DataFrame([
         ("accuracy", accuracy(y_true, y_pred), np.nan),
-        ("disparate impact", _or_nan(disparate_impact, y_pred, s), 1.0),
-        ("statistical parity difference", statistical_parity_difference(y_pred, s), 0.0),
-        ("equal opportunity difference", _or_nan(equal_opportunity_difference, y_true, y_pred, s), 0.0),
-        ("average odds difference", _or_nan(average_odds_difference, y_true, y_pred, s), 0.0),
-        ("p%-rule", p_percent_rule(y_pred, s), 100.0),
-        ("nTPRDiff", _or_nan(ntpr_diff, y_true, y_pred, s), 0.0),
+        ("disparate impact", _or_nan(disparate_impact, y_true, y_pred, s=s), 1.0),
+        ("statistical parity difference", statistical_parity_difference(y_true, y_pred, s=s), 0.0),
+        ("equal opportunity difference", _or_nan(equal_opportunity_difference, y_true, y_pred, s=s), 0.0),
+        ("average odds difference", _or_nan(average_odds_difference, y_true, y_pred, s=s), 0.0),
+        ("p%-rule", p_percent_rule(y_true, y_pred, s=s), 100.0),
+        ("nTPRDiff", _or_nan(ntpr_diff, y_true, y_pred, s=s), 0.0),
     ], columns=["metric", "value", "parity"])
     if name is not None:
         summary.insert(0, "model", name)
     return summary, by_group
 
 
-def prediction_summary(y_true, y_pred, s) -> dict:
+def prediction_summary(y_true, y_pred, *, s) -> dict:
     """The numbers the FairGP paper reports for one set of predictions, as a flat dict.
 
     ``accuracy``; ``DI`` (DIbinary, ``PR0 / PR1``, :func:`disparate_impact`); ``PR0``, ``PR1``
@@ -395,19 +416,19 @@ def prediction_summary(y_true, y_pred, s) -> dict:
     See the chapters :doc:`/book/fairgp_parity` and :doc:`/book/fairgp_opportunity`.
     """
     y_true, y_pred, s = _check(y_true=y_true, y_pred=y_pred, s=s)
-    g = per_group(s, y_true=y_true, y_pred=y_pred).set_index("s")
+    g = per_group(y_true, y_pred, s=s).set_index("s")
     return {"accuracy": accuracy(y_true, y_pred),
-            "DI": _or_nan(disparate_impact, y_pred, s),
+            "DI": _or_nan(disparate_impact, y_true, y_pred, s=s),
             "PR0": g.loc[0, "selection rate"], "PR1": g.loc[1, "selection rate"],
             "TPR0": g.loc[0, "TPR"], "TPR1": g.loc[1, "TPR"], "TNR0": g.loc[0, "TNR"], "TNR1": g.loc[1, "TNR"],
             "TPR": float(y_pred[y_true == 1].mean()) if (y_true == 1).any() else np.nan,
             "TNR": float(1 - y_pred[y_true == 0].mean()) if (y_true == 0).any() else np.nan,
-            "nTPRDiff": _or_nan(ntpr_diff, y_true, y_pred, s)}
+            "nTPRDiff": _or_nan(ntpr_diff, y_true, y_pred, s=s)}
 
 
-def _or_nan(fn, *args) -> float:
-    """``fn(*args)``, or NaN where the metric is undefined for these predictions."""
+def _or_nan(fn, *args, **kwargs) -> float:
+    """``fn(*args, **kwargs)``, or NaN where the metric is undefined for these predictions."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except ValueError:
         return np.nan

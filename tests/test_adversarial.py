@@ -51,8 +51,8 @@ def test_mitigation_improves_the_p_percent_rule():
     _, _, (X, y, S) = _fit(n_iterations=1)
     unfair, hist0, _ = _fit(lambdas={"race": 0.0, "sex": 0.0})
     fair, hist, _ = _fit()
-    p_unfair = metrics.p_percent_rule(models.predict(unfair, X), S["race"])
-    p_fair = metrics.p_percent_rule(models.predict(fair, X), S["race"])
+    p_unfair = metrics.p_percent_rule(y, models.predict(unfair, X), s=S["race"])
+    p_fair = metrics.p_percent_rule(y, models.predict(fair, X), s=S["race"])
     assert p_unfair < 40, f"the problem should start unequal, p%-rule {p_unfair:.1f}"
     assert metrics.accuracy(y, models.predict(unfair, X)) > 0.85, "the unmitigated model should learn the task"
     assert p_fair > p_unfair + 30, f"mitigation should raise the p%-rule: {p_unfair:.1f} -> {p_fair:.1f}"

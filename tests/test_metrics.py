@@ -17,37 +17,58 @@ S = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
 
 
 def test_selection_rate():
-    assert M.selection_rate(Y_PRED) == pytest.approx(0.4)
-    assert M.selection_rate(Y_PRED, S) == pytest.approx({0: 0.25, 1: 0.5})
+    assert M.selection_rate(Y_TRUE, Y_PRED) == pytest.approx(0.4)
+    assert M.selection_rate(None, Y_PRED) == pytest.approx(0.4)
+    assert M.selection_rate(Y_TRUE, Y_PRED, s=S) == pytest.approx({0: 0.25, 1: 0.5})
 
 
 def test_disparate_impact_and_parity_difference():
-    assert M.disparate_impact(Y_PRED, S) == pytest.approx(0.5)
-    assert M.statistical_parity_difference(Y_PRED, S) == pytest.approx(-0.25)
+    assert M.disparate_impact(Y_TRUE, Y_PRED, s=S) == pytest.approx(0.5)
+    assert M.statistical_parity_difference(Y_TRUE, Y_PRED, s=S) == pytest.approx(-0.25)
+
+
+def test_metrics_of_predictions_alone_do_not_use_y_true():
+    # y_true only has to have one value per prediction: other labels, or none, give the same value
+    for fn in (M.disparate_impact, M.statistical_parity_difference, M.p_percent_rule):
+        assert fn(Y_TRUE, Y_PRED, s=S) == fn(1 - Y_TRUE, Y_PRED, s=S) == fn(None, Y_PRED, s=S)
+    assert M.selection_rate(Y_TRUE, Y_PRED, s=S) == M.selection_rate(None, Y_PRED, s=S)
+    with pytest.raises(ValueError, match="length mismatch"):
+        M.p_percent_rule(Y_TRUE[:-1], Y_PRED, s=S)
+    with pytest.raises(ValueError, match="length mismatch"):
+        M.selection_rate(Y_TRUE[:-1], Y_PRED)
+
+
+def test_s_is_keyword_only():
+    # fairlearn's signature (y_true, y_pred, *, s): a third positional argument is refused
+    for fn in (M.disparate_impact, M.true_positive_rate, M.ntpr_diff, M.group_report, M.prediction_summary):
+        with pytest.raises(TypeError):
+            fn(Y_TRUE, Y_PRED, S)
+    with pytest.raises(TypeError):
+        M.disparate_impact(Y_TRUE, Y_PRED)          # s is required where the metric is per group
 
 
 def test_rates():
-    assert M.true_positive_rate(Y_TRUE, Y_PRED, S) == pytest.approx({0: 0.5, 1: 2 / 3})
-    assert M.false_positive_rate(Y_TRUE, Y_PRED, S) == pytest.approx({0: 0.0, 1: 1 / 3})
-    assert M.true_negative_rate(Y_TRUE, Y_PRED, S) == pytest.approx({0: 1.0, 1: 2 / 3})
+    assert M.true_positive_rate(Y_TRUE, Y_PRED, s=S) == pytest.approx({0: 0.5, 1: 2 / 3})
+    assert M.false_positive_rate(Y_TRUE, Y_PRED, s=S) == pytest.approx({0: 0.0, 1: 1 / 3})
+    assert M.true_negative_rate(Y_TRUE, Y_PRED, s=S) == pytest.approx({0: 1.0, 1: 2 / 3})
 
 
 def test_equal_opportunity_and_average_odds():
-    assert M.equal_opportunity_difference(Y_TRUE, Y_PRED, S) == pytest.approx(0.5 - 2 / 3)
-    assert M.average_odds_difference(Y_TRUE, Y_PRED, S) == pytest.approx(((0 - 1 / 3) + (0.5 - 2 / 3)) / 2)
+    assert M.equal_opportunity_difference(Y_TRUE, Y_PRED, s=S) == pytest.approx(0.5 - 2 / 3)
+    assert M.average_odds_difference(Y_TRUE, Y_PRED, s=S) == pytest.approx(((0 - 1 / 3) + (0.5 - 2 / 3)) / 2)
 
 
 def test_p_percent_rule_is_symmetric():
-    assert M.p_percent_rule(Y_PRED, S) == pytest.approx(50.0)
-    assert M.p_percent_rule(Y_PRED, 1 - S) == pytest.approx(50.0)
-    assert M.disparate_impact(Y_PRED, 1 - S) == pytest.approx(2.0)
+    assert M.p_percent_rule(Y_TRUE, Y_PRED, s=S) == pytest.approx(50.0)
+    assert M.p_percent_rule(Y_TRUE, Y_PRED, s=1 - S) == pytest.approx(50.0)
+    assert M.disparate_impact(Y_TRUE, Y_PRED, s=1 - S) == pytest.approx(2.0)
 
 
 def test_p_percent_rule_edges():
     s = np.array([0, 0, 1, 1])
-    assert M.p_percent_rule(np.array([0, 0, 0, 0]), s) == 100.0
-    assert M.p_percent_rule(np.array([0, 0, 1, 0]), s) == 0.0
-    assert M.p_percent_rule(np.array([1, 0, 1, 0]), s) == 100.0
+    assert M.p_percent_rule(None, np.array([0, 0, 0, 0]), s=s) == 100.0
+    assert M.p_percent_rule(None, np.array([0, 0, 1, 0]), s=s) == 0.0
+    assert M.p_percent_rule(None, np.array([1, 0, 1, 0]), s=s) == 100.0
 
 
 def test_ntpr_diff_matches_paper_example():
@@ -56,10 +77,10 @@ def test_ntpr_diff_matches_paper_example():
     y_true = np.ones(200, dtype=int)
     s = np.r_[np.zeros(100, int), np.ones(100, int)]
     y_pred = np.r_[np.ones(63), np.zeros(37), np.ones(41), np.zeros(59)].astype(int)
-    assert M.ntpr_diff(y_true, y_pred, s) == pytest.approx((0.41 - 0.63) / 0.52)
-    assert round(M.ntpr_diff(y_true, y_pred, s), 2) == -0.42
+    assert M.ntpr_diff(y_true, y_pred, s=s) == pytest.approx((0.41 - 0.63) / 0.52)
+    assert round(M.ntpr_diff(y_true, y_pred, s=s), 2) == -0.42
     # hand-made case: (2/3 - 1/2) / ((1/2 + 2/3) / 2)
-    assert M.ntpr_diff(Y_TRUE, Y_PRED, S) == pytest.approx((2 / 3 - 0.5) / ((0.5 + 2 / 3) / 2))
+    assert M.ntpr_diff(Y_TRUE, Y_PRED, s=S) == pytest.approx((2 / 3 - 0.5) / ((0.5 + 2 / 3) / 2))
 
 
 def test_accuracy():
@@ -67,12 +88,12 @@ def test_accuracy():
 
 
 def test_accepts_bool_lists_and_pandas():
-    assert M.disparate_impact(list(Y_PRED.astype(bool)), pd.Series(S)) == pytest.approx(0.5)
-    assert M.disparate_impact(Y_PRED.astype(float), S.astype(float)) == pytest.approx(0.5)
+    assert M.disparate_impact(list(Y_TRUE), list(Y_PRED.astype(bool)), s=pd.Series(S)) == pytest.approx(0.5)
+    assert M.disparate_impact(pd.Series(Y_TRUE), Y_PRED.astype(float), s=S.astype(float)) == pytest.approx(0.5)
 
 
 def test_group_report():
-    summary, per_group = M.group_report(Y_TRUE, Y_PRED, S, name="toy", groups=("B", "A"))
+    summary, per_group = M.group_report(Y_TRUE, Y_PRED, s=S, name="toy", groups=("B", "A"))
     values = dict(zip(summary["metric"], summary["value"]))
     assert values["disparate impact"] == pytest.approx(0.5)
     assert values["statistical parity difference"] == pytest.approx(-0.25)
@@ -90,29 +111,30 @@ def test_group_report_marks_undefined_metrics_as_nan():
     y_true = np.array([0, 0, 1, 0])
     y_pred = np.array([1, 0, 1, 0])
     s = np.array([0, 0, 1, 1])
-    summary, per_group = M.group_report(y_true, y_pred, s)
+    summary, per_group = M.group_report(y_true, y_pred, s=s)
     values = dict(zip(summary["metric"], summary["value"]))
     assert np.isnan(values["equal opportunity difference"])
     assert np.isnan(per_group.loc[0, "TPR"])
     with pytest.raises(ValueError, match="true positive rate of group s=0"):
-        M.equal_opportunity_difference(y_true, y_pred, s)
+        M.equal_opportunity_difference(y_true, y_pred, s=s)
 
 
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: M.disparate_impact([1, 0, 1], [0, 1]), "length mismatch"),
-        (lambda: M.disparate_impact([1, 2, 0], [0, 1, 1]), "y_pred must be binary"),
-        (lambda: M.disparate_impact([1, 0, 0], [0, 2, 1]), "s must be binary"),
-        (lambda: M.disparate_impact([1, 0, 0], [1, 1, 1]), "group s=0 is empty"),
-        (lambda: M.disparate_impact([1, 0, 0], [0, 0, 0]), "group s=1 is empty"),
-        (lambda: M.disparate_impact([1.0, np.nan, 0.0], [0, 1, 1]), "y_pred contains NaN"),
-        (lambda: M.equal_opportunity_difference([1, 0, np.nan], [1, 0, 0], [0, 1, 1]), "y_true contains NaN"),
-        (lambda: M.disparate_impact(["a", "b"], [0, 1]), "must hold the numbers 0 and 1"),
-        (lambda: M.disparate_impact([], []), "y_pred is empty"),
-        (lambda: M.disparate_impact([1, 0], [0, 1]), "privileged group \\(s=1\\) has selection rate 0"),
-        (lambda: M.ntpr_diff([1, 1], [0, 0], [0, 1]), "both groups have a true positive rate of 0"),
-        (lambda: M.average_odds_difference([1, 1, 1], [1, 0, 1], [0, 1, 1]), "false positive rate of group s=0"),
+        (lambda: M.disparate_impact(None, [1, 0, 1], s=[0, 1]), "length mismatch"),
+        (lambda: M.disparate_impact([1, 0], [1, 0, 1], s=[0, 1, 1]), "length mismatch"),
+        (lambda: M.disparate_impact(None, [1, 2, 0], s=[0, 1, 1]), "y_pred must be binary"),
+        (lambda: M.disparate_impact(None, [1, 0, 0], s=[0, 2, 1]), "s must be binary"),
+        (lambda: M.disparate_impact(None, [1, 0, 0], s=[1, 1, 1]), "group s=0 is empty"),
+        (lambda: M.disparate_impact(None, [1, 0, 0], s=[0, 0, 0]), "group s=1 is empty"),
+        (lambda: M.disparate_impact(None, [1.0, np.nan, 0.0], s=[0, 1, 1]), "y_pred contains NaN"),
+        (lambda: M.equal_opportunity_difference([1, 0, np.nan], [1, 0, 0], s=[0, 1, 1]), "y_true contains NaN"),
+        (lambda: M.disparate_impact(None, ["a", "b"], s=[0, 1]), "must hold the numbers 0 and 1"),
+        (lambda: M.disparate_impact(None, [], s=[]), "y_pred is empty"),
+        (lambda: M.disparate_impact(None, [1, 0], s=[0, 1]), "privileged group \\(s=1\\) has selection rate 0"),
+        (lambda: M.ntpr_diff([1, 1], [0, 0], s=[0, 1]), "both groups have a true positive rate of 0"),
+        (lambda: M.average_odds_difference([1, 1, 1], [1, 0, 1], s=[0, 1, 1]), "false positive rate of group s=0"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):

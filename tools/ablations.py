@@ -213,7 +213,7 @@ def _fairgp_row(adult, attr, seed, label, kind, cfg) -> dict:
     t0 = time.perf_counter()
     clf.fit(X, y, s, **fit_kw)
     seconds = time.perf_counter() - t0
-    summary = metrics.prediction_summary(sp.y_test, clf.predict(sp.X_test, sp.s_test if star else None), sp.s_test)
+    summary = metrics.prediction_summary(sp.y_test, clf.predict(sp.X_test, sp.s_test if star else None), s=sp.s_test)
     return {"attribute": attr, "seed": seed, "model": label, "kind": kind,
             "s_kernel": extra.get("s_kernel", "") if star else "", "stopping rule": bool(cfg.get("rule")),
             "encoding": "benchmark" if cfg.get("benchmark") else cfg.get("encoding", "ordinal"),
@@ -306,7 +306,7 @@ def _fairgp_authors_row(adult, attr, seed, label, kind, cfg) -> dict:
     t0 = time.perf_counter()
     clf.fit(X, sp.y_train, sp.s_train)
     seconds = time.perf_counter() - t0
-    summary = metrics.prediction_summary(sp.y_test, clf.predict(X_test, sp.s_test if star else None), sp.s_test)
+    summary = metrics.prediction_summary(sp.y_test, clf.predict(X_test, sp.s_test if star else None), s=sp.s_test)
     return {"attribute": attr, "seed": seed, "model": label, "kind": kind,
             "configuration": "authors" if cfg.get("authors") else "book",
             "features": sp.n_features, "M": settings["num_inducing"], "batch": settings["batch_size"],
@@ -394,8 +394,8 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
     unfair, fair = bm.predictions()
     if noise_floor:
         last = {"accuracy": float((fair == sp.y_test).mean()),
-                "p_rule_race": metrics.p_percent_rule(fair, sp.S_test["race"].to_numpy()),
-                "p_rule_sex": metrics.p_percent_rule(fair, sp.S_test["sex"].to_numpy())}
+                "p_rule_race": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["race"].to_numpy()),
+                "p_rule_sex": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["sex"].to_numpy())}
     else:
         last = bm.fair_history.iloc[-1]
     lam = bm.settings["lambdas"]
@@ -489,8 +489,8 @@ def _pivot_reading_row(dataset, architecture, reading) -> dict:
            "standardised protected": st["standardize_protected"],
            "adversary rows": st["adversary_rows"] or len(bm.train_index), "input features": sp.n_features,
            "accuracy unmitigated": float((unfair == sp.y_test).mean()),
-           "p-rule race unmitigated": metrics.p_percent_rule(unfair, sp.S_test["race"].to_numpy()),
-           "p-rule sex unmitigated": metrics.p_percent_rule(unfair, sp.S_test["sex"].to_numpy()),
+           "p-rule race unmitigated": metrics.p_percent_rule(sp.y_test, unfair, s=sp.S_test["race"].to_numpy()),
+           "p-rule sex unmitigated": metrics.p_percent_rule(sp.y_test, unfair, s=sp.S_test["sex"].to_numpy()),
            "accuracy": float(h["accuracy"].iloc[-1]), "p-rule race": float(h["p_rule_race"].iloc[-1]),
            "p-rule sex": float(h["p_rule_sex"].iloc[-1]),
            "p-rule race, last 5 evaluations: min": float(tail["p_rule_race"].min()),
@@ -573,7 +573,7 @@ def _zafar_row(data_, attr, seed, label, center, l2, encoding, start, protected)
         else:
             model = baselines.ZafarEqOpp(c=0.0, center=center, l2=l2, start=start).fit(sp.X_train, sp.y_train,
                                                                                       sp.s_train)
-    summary = metrics.prediction_summary(sp.y_test, model.predict(sp.X_test), sp.s_test)
+    summary = metrics.prediction_summary(sp.y_test, model.predict(sp.X_test), s=sp.s_test)
     theta = np.r_[model.coef_, model.intercept_]
     return {"attribute": attr, "seed": seed, "configuration": label, "center": center or "", "l2": l2,
             "encoding": encoding, "start": str(start), "converged": bool(model.converged_),
