@@ -625,7 +625,7 @@ def _svm_row(dataset, attr, seed, label, overrides, gamma, rows) -> dict:
     limit = presets.SVM_TRAIN_ROWS if rows == "book" else rows
     model = baselines.rbf_svm(sp.X_train, sp.y_train, max_train_rows=limit, seed=seed, gamma=gamma)
     pred = model.predict(sp.X_test).astype(np.int64)
-    summary = metrics.prediction_summary(sp.y_test, pred, sp.s_test)
+    summary = metrics.prediction_summary(sp.y_test, pred, s=sp.s_test)
     return {"dataset": dataset, "attribute": attr, "seed": seed, "configuration": label, "gamma": gamma,
             "standardised": bool(overrides.get("standardize", True)), "features": sp.n_features,
             "training rows": int(model.train_index_.size), "support vectors": int(model.n_support_.sum()),
