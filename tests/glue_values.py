@@ -16,7 +16,7 @@ from pathlib import Path
 from conftest import notebook_chapters  # noqa: F401  (re-exported for the tests)
 
 GLUE_MIME = "application/papermill.record/text/plain"
-_ROLE = re.compile(r"\{glue(?::(?:text|md|any))?\}`([^`:]+)(?::[^`]*)?`")
+_ROLE = re.compile(r"\{glue(?::(?:text|md|any)?)?\}`([^`:]+)(?::[^`]*)?`")
 
 
 def inline_names(text: str) -> set[str]:
