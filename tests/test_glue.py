@@ -13,6 +13,21 @@ import glue_values
 from conftest import notebook_chapters
 
 
+#: The front matter of a MyST notebook chapter, for the examples below.
+HEADER = '''---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# T
+'''
+
+
 @pytest.mark.parametrize("path", notebook_chapters(), ids=lambda p: p.stem)
 def test_no_chapter_glues_markdown(path):
     found = glue_values.markdown_glues(path.read_text())
@@ -29,18 +44,7 @@ def test_every_glued_value_is_displayed(path):
 
 
 def test_the_undisplayed_check_catches_what_it_looks_for():
-    source = '''---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-# T
-
+    source = HEADER + '''
 ```{code-cell} ipython3
 from myst_nb import glue
 def put(name, text):
@@ -72,18 +76,7 @@ A figure.
 
 
 def test_the_checks_catch_what_they_look_for():
-    source = '''---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-# T
-
+    source = HEADER + '''
 ```{code-cell} ipython3
 from IPython.display import Markdown
 from myst_nb import glue
