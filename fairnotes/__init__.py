@@ -11,9 +11,10 @@ The package holds what a reader would reuse; the chapters in ``book/`` hold the 
   modules :mod:`fairnotes.models`, :mod:`fairnotes.sensitivity`, :mod:`fairnotes.adversarial`
   and :mod:`fairnotes.monitor`, and the TensorFlow/GPflow module
   :mod:`fairnotes.fairgp` (the ``gp`` extra, which pins numpy<2; the rest works with numpy 1 and 2);
-* on top of them: :mod:`fairnotes.audit` (one audit for torch, GPflow and plain callables) and
-  :mod:`fairnotes.evaluation` (the auditability paper's evaluation: match rates, ROC curves and
-  flags from any model's predictions and sensitivities, and an audit card for a torch network);
+* on top of them: :mod:`fairnotes.audit` (one audit for torch, GPflow, scikit-learn-style and
+  plain callable models) and :mod:`fairnotes.evaluation` (the auditability paper's evaluation: match
+  rates, ROC curves and flags from any model's predictions and sensitivities, and an audit card
+  for one person, read from an audit of each of two models);
 * figures and tables in the book's one style: :mod:`fairnotes.plots` (matplotlib and seaborn),
   :mod:`fairnotes.interactive` (Plotly) and :mod:`fairnotes.tables`.
 

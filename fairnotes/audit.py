@@ -15,6 +15,8 @@ a torch module (``torch.nn.Module``)   torch autograd, via :mod:`fairnotes.sensi
 :class:`fairnotes.fairgp.FairGP`       TensorFlow's ``GradientTape`` on GPflow's predictive
                                        probability ``p(ybar = 1 | x)``
 a GPflow model with ``predict_f``      the same, on the model's own inputs
+a classifier with ``predict_proba``    central finite differences on its probability of
+                                       class 1 (a scikit-learn-style classifier)
 any other callable ``X -> P(y=1)``     central finite differences (the result says so)
 =====================================  ===================================================
 
@@ -227,9 +229,9 @@ class _TensorFlowBackend(_Backend):
 
 
 class _FiniteDifferenceBackend(_Backend):
-    def __init__(self, fn, step: float):
+    def __init__(self, fn, step: float, kind: str = "the model is a plain callable"):
         self.fn, self.step = fn, step
-        self.method = f"central finite differences (step {step:g}): the model is a plain callable"
+        self.method = f"central finite differences (step {step:g}): {kind}"
 
     def proba(self, X):
         return probabilities("the model callable", self.fn(X), len(X))
@@ -237,6 +239,21 @@ class _FiniteDifferenceBackend(_Backend):
     def directional(self, X, V):
         # one pair of evaluations per row and direction, whatever the number of features
         return (self.proba(X + self.step * V) - self.proba(X - self.step * V)) / (2 * self.step)
+
+
+def _positive_class(model):
+    """``X -> P(y=1)`` of a scikit-learn-style classifier: the ``predict_proba`` column of class 1."""
+    classes = getattr(model, "classes_", None)
+    if classes is not None and list(np.asarray(classes).tolist()) != [0, 1]:
+        raise ValueError(f"the classifier's classes_ must be [0, 1] to audit P(y=1), got {list(classes)}")
+
+    def proba(X):
+        p = np.asarray(model.predict_proba(X), dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != 2:
+            raise ValueError(f"predict_proba must return one column per class (n, 2), got shape {p.shape}")
+        return p[:, 1]
+
+    return proba
 
 
 def _is_torch_module(model) -> bool:
@@ -268,11 +285,15 @@ def _resolve(model, X, s, s_column, fd_step):
         from fairnotes.fairgp import predict_proba_tf
 
         backend = _TensorFlowBackend(lambda x: predict_proba_tf(model, x))
+    elif callable(getattr(model, "predict_proba", None)):
+        backend = _FiniteDifferenceBackend(_positive_class(model), fd_step,
+                                           "the model is a scikit-learn-style classifier with predict_proba")
     elif callable(model):
         backend = _FiniteDifferenceBackend(model, fd_step)
     else:
         raise TypeError(f"cannot audit a {type(model).__name__}: give a torch module, a FairGP or GPflow "
-                        "model, or a callable mapping a feature matrix to probabilities")
+                        "model, a classifier with predict_proba, or a callable mapping a feature matrix "
+                        "to probabilities")
     if s_column is None:
         notes.append("s_column=None: the model's inputs do not include the protected attribute")
         return backend, _same, None, notes
@@ -310,8 +331,10 @@ def audit(
     ----------
     model
         A torch module, a :class:`fairnotes.fairgp.FairGP`, a GPflow model with ``predict_f``
-        (its predictive probability of class 1 under the probit link is audited), or any
-        callable mapping an ``(n, d)`` array to ``n`` probabilities.
+        (its predictive probability of class 1 under the probit link is audited), a
+        scikit-learn-style classifier with ``predict_proba`` and classes 0 and 1 (its column of
+        class 1 is audited, with finite differences), or any callable mapping an ``(n, d)`` array
+        to ``n`` probabilities.
     X
         The people, as the model reads them. For a FairGP model: the features *without* ``s``,
         as passed to ``fit`` (FairGP\\* gets ``s`` appended, as in training).
@@ -388,8 +411,32 @@ def audit(
     >>> blind.by_construction, int(blind.table["flagged"].sum())
     (True, 0)
     """
+    # long only by its docstring (the parameters and a doctest); the body is the steps below
     X_given = X
     X = matrix("X", X)
+    s, y_true, flag_by = _check_arguments(X, s, y_true=y_true, n_samples=n_samples, sigma=sigma,
+                                          percentile=percentile, flag_threshold=flag_threshold,
+                                          fd_step=fd_step, shift=shift, flag_by=flag_by)
+    backend, inputs, col, notes = _resolve(model, X, s, s_column, fd_step)
+    Xm = inputs(X, s)
+    method, columns = _attribute_columns(backend, Xm, s, col, int(n_samples), float(sigma), seed)
+    if shift is not None:
+        columns.update(_proxy_columns(backend, inputs, X_given, X, Xm, s, col, shift, columns["probability"],
+                                      columns["prediction"], int(n_samples), float(sigma), seed))
+        notes.append("proxy measures: each person's counterfactual features as the shift estimates them "
+                     f"({shift.describe()}); they rest on the mechanism it assumes")
+    thr, flagged = _flags(columns[flag_by], by_construction=col is None and flag_by == "smooth_sensitivity",
+                          percentile=percentile, flag_threshold=flag_threshold)
+    table = pd.DataFrame({**columns, "flagged": flagged})
+    if y_true is not None:
+        table.insert(1, "y_true", y_true)
+    return AuditResult(table=table, method=method, flag_threshold=thr,
+                       percentile=None if flag_threshold is not None else float(percentile),
+                       name=name, groups=tuple(groups), notes=notes, flag_by=flag_by)
+
+
+def _check_arguments(X, s, *, y_true, n_samples, sigma, percentile, flag_threshold, fd_step, shift, flag_by):
+    """:func:`audit`'s arguments checked: ``s`` and ``y_true`` as 0/1 arrays, and the column to flag by."""
     n = X.shape[0]
     s = binary("s", np.asarray(s).reshape(-1))
     if s.shape[0] != n:
@@ -412,9 +459,13 @@ def audit(
         raise ValueError(f"flag_by must be 'smooth_sensitivity' or 'smooth_proxy_sensitivity', got {flag_by!r}")
     if flag_by == "smooth_proxy_sensitivity" and shift is None:
         raise ValueError("flag_by='smooth_proxy_sensitivity' needs a shift (fairnotes.shifts.fit_shift)")
+    return s, y_true, flag_by
 
-    backend, inputs, col, notes = _resolve(model, X, s, s_column, fd_step)
-    Xm = inputs(X, s)
+
+def _attribute_columns(backend, Xm, s, col, n_samples, sigma, seed):
+    """The method and the measures of :func:`audit` that flip or differentiate the protected column
+    ``col`` of the model's inputs ``Xm`` (all 0 when the model does not read it, ``col=None``)."""
+    n = Xm.shape[0]
     p = backend.proba(Xm)
     pred = (p > 0.5).astype(np.int64)
     if col is None:
@@ -430,33 +481,24 @@ def audit(
             raise ValueError(f"column {col} of the model's input differs from s: is s_column the protected column?")
         method = backend.method
         sens = np.abs(backend.grad(Xm, col))
-        smooth = backend.smooth(Xm, col, int(n_samples), float(sigma), seed) if sigma > 0 else sens.copy()
+        smooth = backend.smooth(Xm, col, n_samples, sigma, seed) if sigma > 0 else sens.copy()
         flipped = Xm.copy()
         flipped[:, col] = 1 - flipped[:, col]
         p_cf = backend.proba(flipped)
-    columns = {
+    return method, {
         "s": s, "probability": p, "prediction": pred, "sensitivity": sens,
         "smooth_sensitivity": smooth, "counterfactual_probability": p_cf,
         "counterfactual_change": p_cf - p, "prediction_flips": (p_cf > 0.5).astype(np.int64) != pred,
     }
-    if shift is not None:
-        columns.update(_proxy_columns(backend, inputs, X_given, X, Xm, s, col, shift, p, pred,
-                                      int(n_samples), float(sigma), seed))
-        notes.append("proxy measures: each person's counterfactual features as the shift estimates them "
-                     f"({shift.describe()}); they rest on the mechanism it assumes")
-    score = columns[flag_by]
-    if col is None and flag_by == "smooth_sensitivity":
+
+
+def _flags(score, *, by_construction, percentile, flag_threshold):
+    """The flagging cut and who is above it; a model with sensitivity 0 by construction flags no one."""
+    if by_construction:
         thr = 0.0 if flag_threshold is None else float(flag_threshold)
-        flagged = np.zeros(n, dtype=bool)
-    else:
-        thr = float(np.percentile(score, percentile)) if flag_threshold is None else float(flag_threshold)
-        flagged = score > thr
-    table = pd.DataFrame({**columns, "flagged": flagged})
-    if y_true is not None:
-        table.insert(1, "y_true", y_true)
-    return AuditResult(table=table, method=method, flag_threshold=thr,
-                       percentile=None if flag_threshold is not None else float(percentile),
-                       name=name, groups=tuple(groups), notes=notes, flag_by=flag_by)
+        return thr, np.zeros(len(score), dtype=bool)
+    thr = float(np.percentile(score, percentile)) if flag_threshold is None else float(flag_threshold)
+    return thr, score > thr
 
 
 def _proxy_columns(backend, inputs, X_given, X, Xm, s, col, shift, p, pred, n_samples, sigma, seed) -> dict:

@@ -488,6 +488,7 @@ def split(
     >>> blind.feature_names, blind.s_column, blind.s_test.tolist() == parts.s_test.tolist()
     (['age', 'job=b', 'job=c'], None, True)
     """
+    # long only by its docstring (every parameter and a doctest); the body is ~40 lines of steps
     if not isinstance(data, TabularData):
         raise TypeError(f"split expects a TabularData (e.g. fairnotes.data.adult_auditability()), got {type(data).__name__}")
     s_col = data._protected_column(attribute)

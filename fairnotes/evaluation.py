@@ -132,9 +132,10 @@ def audit_card(
     model,
     fair_model,
     X,
+    s,
     i: int,
-    s_column: int,
     *,
+    s_column: int | None = None,
     feature_names=None,
     mean=None,
     std=None,
@@ -148,15 +149,23 @@ def audit_card(
     threshold: float = 0.5,
     attribute: str = "protected attribute",
 ) -> AuditCard:
-    """The audit card of row ``i`` of ``X`` for a human auditor.
+    """The audit card of row ``i`` of ``X`` for a human auditor, read from :func:`fairnotes.audit.audit`.
 
     Parameters
     ----------
     model, fair_model
-        The model being audited (the "unfair", unmitigated one) and the mitigated ("fair") one.
-    X, i, s_column
-        Standardized rows (as :func:`fairnotes.data.split` returns them), the row to audit, and
-        the column of the 0/1 protected attribute.
+        The model being audited (the "unfair", unmitigated one) and the mitigated ("fair") one:
+        any model kind :func:`fairnotes.audit.audit` accepts (a torch module, a
+        :class:`fairnotes.fairgp.FairGP`, a classifier with ``predict_proba``, a callable), both
+        reading ``X`` the same way.
+    X, s
+        The rows as the models read them (standardized, as :func:`fairnotes.data.split` returns
+        them) and the 0/1 protected attribute of each row.
+    i
+        The row to audit.
+    s_column
+        The column of the protected attribute in ``X``, as in :func:`fairnotes.audit.audit`
+        (``None`` for models that do not read it, e.g. FairGP).
     feature_names, mean, std
         Column names and the standardization (``Split.feature_names``, ``Split.mean``,
         ``Split.std``) to show the person's features in original units; one-hot columns are
@@ -168,51 +177,54 @@ def audit_card(
     fair_reference_sensitivity, fair_reference_smooth
         The same for the mitigated model.
     n_samples, sigma, seed
-        Settings of :func:`fairnotes.sensitivity.smooth_prediction_sensitivity` for this row.
+        The smooth sensitivity's settings, passed to :func:`fairnotes.audit.audit` for this row.
     threshold
         The decision cut of the 0/1 predictions (0.5).
     attribute
         The protected attribute's name, for the card's column headers.
 
-    The summary reports, for both models: the probability and the 0/1 prediction, the
-    prediction with the protected attribute flipped (every other feature kept, with the caveat
-    of the chapter :doc:`/book/sensitivity` on proxies), the sensitivity and the smooth
-    sensitivity with their percentiles, and whether the two models agree (the paper's "fair"
-    label). See the chapter :doc:`/book/audit`.
-    """
-    from fairnotes import models, sensitivity as sens
+    Returns
+    -------
+    AuditCard
+        ``summary`` reports, for both models: the probability and the 0/1 prediction, the
+        prediction with the protected attribute flipped (every other feature kept, with the
+        caveat of the chapter :doc:`/book/sensitivity` on proxies), the sensitivity and the smooth
+        sensitivity with their percentiles, and whether the two models agree (the paper's "fair"
+        label); ``features`` the person's features. See the chapter :doc:`/book/audit`.
 
-    X = np.asarray(X, dtype=np.float32)
+    Examples
+    --------
+    Two plain callables that read the attribute in column 0, the second less than the first:
+
+    >>> import numpy as np
+    >>> def unmitigated(X):
+    ...     return 1 / (1 + np.exp(-(2 * X[:, 0] - X[:, 1] - 0.5)))
+    >>> def mitigated(X):
+    ...     return 1 / (1 + np.exp(-(0.2 * X[:, 0] - X[:, 1] + 0.5)))
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> card = audit_card(unmitigated, mitigated, X, X[:, 0], 0, s_column=0, n_samples=10,
+    ...                   feature_names=["group", "score"], attribute="group")
+    >>> card.summary[["probability", "prediction", "prediction, group flipped"]].round(2)
+       probability  prediction  prediction, group flipped
+    0         0.38           0                          1
+    1         0.62           1                          1
+    >>> card.summary["paper's label"].iloc[0]
+    '"unfair" (!Match)'
+    """
+    # long only by its docstring (the parameters and a doctest); the body reads audit()'s rows
+    from fairnotes.audit import audit
+
+    X = np.asarray(X)
     if not 0 <= int(i) < X.shape[0]:
         raise ValueError(f"row {i} is out of range for X with {X.shape[0]} rows")
-    row = X[int(i):int(i) + 1]
-    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
-    mu = np.zeros(X.shape[1]) if mean is None else np.asarray(mean)
-    sd = np.ones(X.shape[1]) if std is None else np.asarray(std)
-    raw = row[0] * sd + mu
-    feats = []
-    for j, name in enumerate(names):
-        if "=" in name:
-            if raw[j] > 0.5:
-                col, val = name.split("=", 1)
-                feats.append((col, val))
-        else:
-            v = float(raw[j]) + 0.0
-            if abs(v) < 5e-3:
-                v = 0.0
-            feats.append((name, f"{v:.0f}" if abs(v - round(v)) < 1e-3 else f"{v:.2f}"))
-    features = pd.DataFrame(feats, columns=["feature", "value"])
-
+    row = slice(int(i), int(i) + 1)
+    s_row = np.asarray(s).reshape(-1)[row]
     summary = []
     for label, m, ref_s, ref_ss in (("\"unfair\" model (audited)", model, reference_sensitivity, reference_smooth),
                                     ("\"fair\" model (mitigated)", fair_model, fair_reference_sensitivity, fair_reference_smooth)):
-        p = float(models.predict_proba(m, row)[0])
-        flip = row.copy()
-        flip[0, s_column] = 1 - flip[0, s_column]
-        p_flip = float(models.predict_proba(m, flip)[0])
-        ps = float(sens.prediction_sensitivity(m, row, s_column)[0])
-        sps = float(sens.smooth_prediction_sensitivity(m, row, s_column, n_samples=n_samples, sigma=sigma,
-                                                       seed=seed)[0])
+        t = audit(m, X[row], s_row, s_column=s_column, n_samples=n_samples, sigma=sigma, seed=seed).table.iloc[0]
+        p, p_flip = float(t["probability"]), float(t["counterfactual_probability"])
+        ps, sps = float(t["sensitivity"]), float(t["smooth_sensitivity"])
         summary.append({
             "model": label,
             "probability": p, "prediction": int(p > threshold),
@@ -225,4 +237,24 @@ def audit_card(
     summary = pd.DataFrame(summary)
     agree = summary["prediction"].iloc[0] == summary["prediction"].iloc[1]
     summary["paper's label"] = "\"fair\" (Match)" if agree else "\"unfair\" (!Match)"
-    return AuditCard(features=features, summary=summary)
+    return AuditCard(features=_features(X[int(i)], feature_names, mean, std), summary=summary)
+
+
+def _features(x, feature_names, mean, std) -> pd.DataFrame:
+    """One person's features in original units (``x * std + mean``); one-hot columns only when active."""
+    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(len(x))]
+    mu = np.zeros(len(x)) if mean is None else np.asarray(mean)
+    sd = np.ones(len(x)) if std is None else np.asarray(std)
+    raw = x * sd + mu
+    feats = []
+    for j, name in enumerate(names):
+        if "=" in name:
+            if raw[j] > 0.5:
+                col, val = name.split("=", 1)
+                feats.append((col, val))
+        else:
+            v = float(raw[j]) + 0.0
+            if abs(v) < 5e-3:
+                v = 0.0
+            feats.append((name, f"{v:.0f}" if abs(v - round(v)) < 1e-3 else f"{v:.2f}"))
+    return pd.DataFrame(feats, columns=["feature", "value"])

@@ -182,6 +182,8 @@ def parity_sweep(sweep: pd.DataFrame, *, groups: Mapping[str, tuple[str, str]], 
     Raises ``ValueError`` for a missing column or group name. See the chapter
     :doc:`/book/fairgp_parity`.
     """
+    # one figure built trace by trace (bars, target line, DI and accuracy panels, slider steps):
+    # about 60 lines of plotly calls that read best in order, below a docstring of 25
     from plotly.subplots import make_subplots
 
     from fairnotes import plots
@@ -255,6 +257,28 @@ def _shares(v: np.ndarray, edges: np.ndarray, floor: float) -> np.ndarray:
     return 100 * np.histogram(np.clip(logv, edges[0], edges[-1]), edges)[0] / max(len(v), 1)
 
 
+def _sweep_inputs(draws, s, plain, n_values):
+    """:func:`smooth_sweep`'s data, checked: ``({sigma: draws} in increasing sigma, s, plain, n_values)``."""
+    if not draws:
+        raise ValueError("draws is empty: pass {sigma: per-draw sensitivities}")
+    arrays = {sg: np.asarray(draws[sg], float) for sg in sorted(draws)}
+    s = np.asarray(s)
+    plain = np.asarray(plain, float)
+    for sg, arr in arrays.items():
+        if arr.ndim != 2 or arr.shape[0] != len(s):
+            raise ValueError(f"draws[{sg}] must have shape (rows, n_max) with rows = len(s) = {len(s)}; "
+                             f"got {arr.shape}")
+    if len(plain) != len(s):
+        raise ValueError(f"plain has {len(plain)} rows, s has {len(s)}")
+    if not set(np.unique(s)) <= {0, 1} or len(np.unique(s)) < 2:
+        raise ValueError("s must be 0/1 with both groups present")
+    n_values = [int(n) for n in n_values]
+    n_max = min(arr.shape[1] for arr in arrays.values())
+    if not n_values or min(n_values) < 1 or max(n_values) > n_max:
+        raise ValueError(f"n_values must lie between 1 and the {n_max} draws available; got {n_values}")
+    return arrays, s, plain, n_values
+
+
 def smooth_sweep(draws: Mapping[float, np.ndarray], s, plain, *, n_values: Sequence[int],
                  groups: tuple[str, str], threshold: float | None = None, percentile: float = 95.0,
                  floor: float = 1e-6, bins: int = 30, active: tuple | None = None):
@@ -296,29 +320,15 @@ def smooth_sweep(draws: Mapping[float, np.ndarray], s, plain, *, n_values: Seque
     Raises ``ValueError`` for arrays of different lengths, ``s`` that is not 0/1 with both groups,
     or an ``n`` above the draws available. See the chapter :doc:`/book/smooth_sensitivity`.
     """
+    # one figure built trace by trace (histograms, flag bars, two sliders' states): about 60 lines
+    # of plotly calls that read best in order, below a docstring of 40
     from plotly.subplots import make_subplots
 
     from fairnotes import plots
 
     go = _go()
-    if not draws:
-        raise ValueError("draws is empty: pass {sigma: per-draw sensitivities}")
-    sigmas = sorted(draws)
-    arrays = {sg: np.asarray(draws[sg], float) for sg in sigmas}
-    s = np.asarray(s)
-    plain = np.asarray(plain, float)
-    for sg, arr in arrays.items():
-        if arr.ndim != 2 or arr.shape[0] != len(s):
-            raise ValueError(f"draws[{sg}] must have shape (rows, n_max) with rows = len(s) = {len(s)}; "
-                             f"got {arr.shape}")
-    if len(plain) != len(s):
-        raise ValueError(f"plain has {len(plain)} rows, s has {len(s)}")
-    if not set(np.unique(s)) <= {0, 1} or len(np.unique(s)) < 2:
-        raise ValueError("s must be 0/1 with both groups present")
-    n_values = [int(n) for n in n_values]
-    n_max = min(arr.shape[1] for arr in arrays.values())
-    if not n_values or min(n_values) < 1 or max(n_values) > n_max:
-        raise ValueError(f"n_values must lie between 1 and the {n_max} draws available; got {n_values}")
+    arrays, s, plain, n_values = _sweep_inputs(draws, s, plain, n_values)
+    sigmas = list(arrays)
     thr = float(np.percentile(plain, percentile)) if threshold is None else float(threshold)
     top = max(float(arr[:, :max(n_values)].max()) for arr in arrays.values())
     edges = np.linspace(np.log10(floor), np.log10(max(top, plain.max(), floor * 10)) + 0.05, bins + 1)

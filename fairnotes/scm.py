@@ -579,6 +579,7 @@ def chain_scm(
 
     See the chapter :doc:`/book/proxies`.
     """
+    # long only by its docstring (the chain's equations, parameters and notes); the body is ~40 lines
     link = one_of("x1_link", x1_link, ("exp", "identity"))
     b1 = _number("effect_x1", effect_x1)
     b2 = _number("effect_x2", effect_x2)

@@ -374,6 +374,7 @@ def smooth_prediction_sensitivity(
     >>> smooth_prediction_sensitivity(model, X, 0, sigma=0.0).round(3)   # no noise: the plain measure
     array([0.5  , 0.21 , 0.393], dtype=float32)
     """
+    # long only by its docstring (the parameters and doctests); the body is ~30 lines
     x, cols = _prepare(model, X, s_column)
     _check_block(block)
     n_samples, generator = _noise_settings(n_samples, sigma, reduce, seed)

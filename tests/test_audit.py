@@ -272,3 +272,26 @@ def test_a_shift_over_the_other_columns_and_the_true_counterfactuals(torch_model
     with torch.no_grad():
         truth = (torch_model(torch.as_tensor(true_cf)) - torch_model(torch.as_tensor(Xs))).numpy()[:, 0]
     np.testing.assert_allclose(oracle.table["proxy_change"], truth, atol=1e-6)
+
+
+def test_a_scikit_learn_classifier_is_audited_through_predict_proba():
+    """A classifier with predict_proba (not callable) is audited by finite differences on its
+    probability of class 1, exactly as the same function given as a callable."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    X[:, 0] = rng.integers(0, 2, 120)
+    y = (X[:, 0] + X[:, 1] + rng.normal(0, 0.5, 120) > 0.5).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    by_object = A.audit(clf, X, X[:, 0], s_column=0, n_samples=4, seed=1)
+    by_callable = A.audit(lambda Z: clf.predict_proba(Z)[:, 1], X, X[:, 0], s_column=0, n_samples=4, seed=1)
+    assert "predict_proba" in by_object.method
+    pd.testing.assert_frame_equal(by_object.table, by_callable.table)
+    # the logistic model's derivative in the attribute is w_0 p (1 - p)
+    p = clf.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(by_object.table["sensitivity"], abs(clf.coef_[0, 0]) * p * (1 - p), rtol=1e-5)
+
+    labels = LogisticRegression().fit(X, np.where(y == 1, "yes", "no"))
+    with pytest.raises(ValueError, match="classes_ must be \\[0, 1\\]"):
+        A.audit(labels, X, X[:, 0], s_column=0)

@@ -240,6 +240,20 @@ def test_glued_values_are_numbers_and_short_labels(built_book):
                       f"({len(long)}):\n" + "\n".join(long))
 
 
+def test_every_glued_value_is_displayed(built_book):
+    """Every name an executed chapter glued (in a loop too) is displayed by its page: the names
+    tests/test_glue.py cannot read from the source alone (f-strings)."""
+    import glue_values
+
+    executed = built_book.parent / "jupyter_execute"
+    missing = []
+    for path in glue_values.notebook_chapters():
+        nb_file = executed / path.relative_to(ROOT).with_suffix(".ipynb")
+        names = glue_values.undisplayed(path.read_text(), glue_values.glued_names(nb_file))
+        missing += [f"{path.name}: {name}" for name in names]
+    assert not missing, f"glued values no page displays ({len(missing)}):\n" + "\n".join(missing)
+
+
 def test_status_page_lists_the_claims_ledger(built_book, tmp_path_factory):
     """Every chapter that checks claims (claims.Ledger) has its ledger, and the Execution status page
     lists it with its number of claims (_ext/exec_status.py's claims-ledger directive)."""

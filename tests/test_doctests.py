@@ -26,6 +26,7 @@ EXAMPLES = {
     "fairnotes.shifts": ["fit_shift"],
     "fairnotes.sensitivity": ["prediction_sensitivity", "smooth_prediction_sensitivity"],
     "fairnotes.audit": ["audit"],
+    "fairnotes.evaluation": ["audit_card"],
     "fairnotes.models": ["TargetLabelLoss"],
 }
 #: Needs TensorFlow and GPflow (the ``gp`` extra): run by :func:`test_fairgp_examples`.

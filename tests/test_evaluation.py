@@ -86,7 +86,7 @@ def test_audit_card_on_a_tiny_model():
     X[:, 0] = rng.integers(0, 2, 50)
     m1 = models.make_model("linear", 4, hidden=(4,), seed=1)
     m2 = models.make_model("linear", 4, hidden=(4,), seed=2)
-    card = ae.audit_card(m1, m2, X, 3, 0, feature_names=["race", "age", "job=clerk", "job=nurse"],
+    card = ae.audit_card(m1, m2, X, X[:, 0], 3, s_column=0, feature_names=["race", "age", "job=clerk", "job=nurse"],
                          mean=np.array([0, 40, 0, 0.0]), std=np.array([1, 10, 1, 1.0]),
                          reference_sensitivity=np.linspace(0, 1, 11), n_samples=5)
     s = card.summary
@@ -102,3 +102,59 @@ def test_audit_card_on_a_tiny_model():
     assert 0 <= s["sensitivity percentile"].iloc[0] <= 100
     agree = s["prediction"].iloc[0] == s["prediction"].iloc[1]
     assert s["paper's label"].iloc[0] == ('"fair" (Match)' if agree else '"unfair" (!Match)')
+
+
+def test_audit_card_of_a_scikit_learn_model_agrees_with_audit():
+    """The card works for a non-torch model (finite differences on predict_proba) and reads every
+    value from audit() on the same row, with the same settings."""
+    from sklearn.linear_model import LogisticRegression
+
+    from fairnotes.audit import audit
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    X[:, 0] = rng.integers(0, 2, 200)
+    y = (X[:, 0] + X[:, 1] + rng.normal(0, 0.5, 200) > 0.5).astype(int)
+    unmitigated = LogisticRegression().fit(X, y)
+    mitigated = LogisticRegression().fit(X[:, 1:], y)
+
+    def mitigated_model(rows):          # a plain callable that ignores the attribute's column
+        return mitigated.predict_proba(rows[:, 1:])[:, 1]
+
+    i = 7
+    reference = audit(unmitigated, X, X[:, 0], s_column=0, n_samples=8, sigma=0.1, seed=3).table
+    card = ae.audit_card(unmitigated, mitigated_model, X, X[:, 0], i, s_column=0, n_samples=8,
+                         sigma=0.1, seed=3, reference_sensitivity=reference["sensitivity"],
+                         reference_smooth=reference["smooth_sensitivity"], attribute="race")
+    one = audit(unmitigated, X[i:i + 1], X[i:i + 1, 0], s_column=0, n_samples=8, sigma=0.1, seed=3)
+    assert one.method.startswith("central finite differences") and "predict_proba" in one.method
+    row, s = one.table.iloc[0], card.summary.iloc[0]
+    assert s["probability"] == pytest.approx(unmitigated.predict_proba(X[i:i + 1])[0, 1])
+    for card_column, audit_column in (("probability", "probability"), ("sensitivity", "sensitivity"),
+                                      ("smooth sensitivity", "smooth_sensitivity"),
+                                      ("probability, race flipped", "counterfactual_probability")):
+        assert s[card_column] == row[audit_column], card_column
+    assert s["sensitivity"] == pytest.approx(reference["sensitivity"].iloc[i])
+    assert s["sensitivity percentile"] == pytest.approx(100 * np.mean(reference["sensitivity"] <= s["sensitivity"]))
+    assert s["prediction"] == row["prediction"]
+    # the mitigated callable never moves with column 0: sensitivity 0 and no flip
+    fair = card.summary.iloc[1]
+    assert fair["sensitivity"] == pytest.approx(0, abs=1e-8)
+    assert fair["probability, race flipped"] == pytest.approx(fair["probability"])
+    assert np.isnan(fair["sensitivity percentile"])
+    agree = s["prediction"] == fair["prediction"]
+    assert s["paper's label"] == ('"fair" (Match)' if agree else '"unfair" (!Match)')
+
+
+def test_audit_card_of_a_model_that_does_not_read_the_attribute():
+    """s_column=None (as for FairGP): the card reports sensitivity 0 by construction, as audit() does."""
+    X = np.array([[0.0, 0.2], [1.0, -0.3], [0.0, 1.0]])
+
+    def model(rows):
+        return 1 / (1 + np.exp(-rows[:, 0]))
+
+    card = ae.audit_card(model, model, X[:, 1:], X[:, 0], 1, n_samples=4)
+    assert (card.summary[["sensitivity", "smooth sensitivity"]] == 0).all().all()
+    assert card.summary["paper's label"].iloc[0] == '"fair" (Match)'
+    with pytest.raises(ValueError, match="out of range"):
+        ae.audit_card(model, model, X[:, 1:], X[:, 0], 5)

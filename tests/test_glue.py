@@ -1,4 +1,5 @@
-"""No chapter glues Markdown into its prose: a glued value is a number or a short label.
+"""No chapter glues Markdown into its prose (a glued value is a number or a short label), and every
+value a chapter glues is displayed.
 
 The values themselves are checked on the strict build's executed chapters
 (``tests/test_book_build.py::test_glued_values_are_numbers_and_short_labels``).
@@ -12,14 +13,8 @@ import glue_values
 from conftest import notebook_chapters
 
 
-@pytest.mark.parametrize("path", notebook_chapters(), ids=lambda p: p.stem)
-def test_no_chapter_glues_markdown(path):
-    found = glue_values.markdown_glues(path.read_text())
-    assert not found, f"{path.name} glues Markdown (a sentence assembled by code): " + "; ".join(found)
-
-
-def test_the_checks_catch_what_they_look_for():
-    source = '''---
+#: The front matter of a MyST notebook chapter, for the examples below.
+HEADER = '''---
 jupytext:
   text_representation:
     extension: .md
@@ -30,7 +25,58 @@ kernelspec:
   name: python3
 ---
 # T
+'''
 
+
+@pytest.mark.parametrize("path", notebook_chapters(), ids=lambda p: p.stem)
+def test_no_chapter_glues_markdown(path):
+    found = glue_values.markdown_glues(path.read_text())
+    assert not found, f"{path.name} glues Markdown (a sentence assembled by code): " + "; ".join(found)
+
+
+@pytest.mark.parametrize("path", notebook_chapters(), ids=lambda p: p.stem)
+def test_every_glued_value_is_displayed(path):
+    """A chapter displays every value it glues: in its prose ({glue:text}, {glue}, {glue:md}) or as a
+    block ({glue:figure} and the other glue directives); a glued value nobody reads is removed.
+    Names built by an f-string in a loop count as displayed when the prose shows one of them."""
+    missing = glue_values.undisplayed(path.read_text())
+    assert not missing, f"{path.name} glues values it never displays: " + ", ".join(missing)
+
+
+def test_the_undisplayed_check_catches_what_it_looks_for():
+    source = HEADER + '''
+```{code-cell} ipython3
+from myst_nb import glue
+def put(name, text):
+    glue(name, text, display=False)
+glue("shown", 1, display=False)
+put("put_shown", "2")
+glue("hidden", 3, display=False)
+put("put_hidden", "4")
+glue("fig", object())
+for k in ("a", "b"):
+    glue(f"acc_{k}", 0.5, display=False)
+    glue(f"gap_{k}", 0.1, display=False)
+```
+
+Values {glue:text}`shown` and {glue}`put_shown`, accuracy {glue:text}`acc_a:.2f`.
+
+```{glue:figure} fig
+:name: fig-x
+
+A figure.
+```
+'''
+    assert glue_values.displayed_names(source) == {"shown", "put_shown", "acc_a", "fig"}
+    assert glue_values.undisplayed(source) == ["hidden", "put_hidden", 'f"gap_{k}"']
+    # the names an executed notebook glued add what a loop glued and the prose never shows
+    executed = {"shown", "put_shown", "hidden", "put_hidden", "fig", "acc_a", "acc_b", "gap_a", "gap_b"}
+    assert glue_values.undisplayed(source, executed) == ["hidden", "put_hidden", 'f"gap_{k}"', "acc_b",
+                                                        "gap_a", "gap_b"]
+
+
+def test_the_checks_catch_what_they_look_for():
+    source = HEADER + '''
 ```{code-cell} ipython3
 from IPython.display import Markdown
 from myst_nb import glue

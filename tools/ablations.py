@@ -76,12 +76,10 @@ The ablations:
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
 import resource
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -90,6 +88,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import check_where, run_pieces  # noqa: E402
+import stored_runs_cli as cli  # noqa: E402
 from provenance import git_commit, machine, now, versions  # noqa: E402
 from toc import ROOT  # noqa: E402
 
@@ -722,7 +721,7 @@ def run_ablation(name: str, command: str, fresh: bool, *, workers: int = 0, sche
         "pieces_computed": len(todo),
         "piece_seconds": piece_seconds,
         "pieces_note": "wall and CPU time cover this invocation only; the reused pieces were computed by an "
-                       "earlier invocation (the same command) and read from " + _shown(pieces.path)
+                       "earlier invocation (the same command) and read from " + cli.shown(pieces.path)
                        + "; piece_seconds is the wall time of each piece computed by this invocation, on one "
                        "thread (machine and cores are those of the machine that gathered the pieces)",
     }
@@ -734,74 +733,23 @@ def run_ablation(name: str, command: str, fresh: bool, *, workers: int = 0, sche
     return path
 
 
-def _shown(path: Path) -> str:
-    """``path`` relative to the repository when it is inside it."""
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its affinity, which a container or a batch job may restrict)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:   # not Linux
-        return os.cpu_count() or 1
-
-
-def add_cluster_arguments(p: argparse.ArgumentParser) -> None:
-    """``--workers N`` and ``--scheduler ADDRESS``, shared with ``tools/paper_runs.py``."""
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help=f"run the pieces on a local Dask cluster of N single-threaded worker processes (default: "
-                        f"the usable cores, here {usable_cores()}); 0 runs them one after another in this process")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run the pieces on an existing Dask cluster, e.g. tcp://10.0.0.1:8786 (workers started on "
-                        "a SLURM cluster with dask-jobqueue: see book/running.md)")
-
-
-def cluster_arguments(p: argparse.ArgumentParser, args) -> dict:
-    """``workers``/``scheduler`` for :func:`cluster.run_pieces` from the parsed arguments, or a usage error."""
-    if args.workers is not None and args.scheduler is not None:
-        p.error("give --workers (a local cluster) or --scheduler (an existing one), not both")
-    workers = usable_cores() if args.workers is None else args.workers
-    if workers < 0:
-        p.error(f"--workers must be 0 (one after another in this process) or more, got {workers}")
-    return {"workers": workers, "scheduler": args.scheduler}
-
-
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("ablations", nargs="*", help=f"ablations to run (default: every one not stored): {', '.join(ABLATIONS)}")
-    p.add_argument("--force", action="store_true", help="run again and replace a stored result (finished "
-                   "configurations are reused)")
+    p = cli.parser(__doc__, noun="ablation", names=ABLATIONS,
+                   force_help="run again and replace a stored result (finished configurations are reused)")
     p.add_argument("--fresh", action="store_true", help="with --force: compute every configuration again")
-    p.add_argument("--list", action="store_true", help="list the ablations and whether each is stored")
-    add_cluster_arguments(p)
-    args = p.parse_args(argv)
-    unknown = [a for a in args.ablations if a not in ABLATIONS]
-    if unknown:
-        p.error(f"unknown ablation(s) {unknown}; the ablations are {list(ABLATIONS)}")
-    where = cluster_arguments(p, args)
+    args, where = cli.parse(p, argv, noun="ablation", names=ABLATIONS)
     if args.list:
-        for name, (what, _, chapter, _) in ABLATIONS.items():
-            path = results_path(name)
-            if path.exists():
-                prov = json.loads(path.read_text())["provenance"]
-                state = f"stored ({prov['finished']}, {prov['wall_seconds'] / 60:.0f} min, commit {prov['commit'][:10]})"
-            else:
-                state = "not stored"
-            print(f"{name:8s} {state}\n{'':8s} {what} (chapter {chapter})")
+        cli.print_stored({name: f"{what} (chapter {chapter})" for name, (what, _, chapter, _) in ABLATIONS.items()},
+                         results_path, width=8)
         return 0
     if os.environ.get("FAIRNOTES_FAST") or os.environ.get("FAIRNOTES_PAPER_SIZE"):
         p.error("run the ablations at the book's default sizes: unset FAIRNOTES_FAST and FAIRNOTES_PAPER_SIZE")
-    todo = args.ablations or [a for a in ABLATIONS if not results_path(a).exists()]
-    command = "python tools/ablations.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    for name in todo:
-        if results_path(name).exists() and not (args.force or args.fresh):
-            print(f"{name}: stored already (use --force to run it again)")
-            continue
+    command = cli.command_line("ablations.py", argv)
+    for name in cli.to_run(args.names, ABLATIONS, results_path, again=args.force or args.fresh):
         print(f"{name}: {ABLATIONS[name][0]} ...", flush=True)
         t0 = time.perf_counter()
-        path = run_ablation(name, command.strip(), args.fresh, **where)
-        print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {_shown(path)}", flush=True)
+        path = run_ablation(name, command, args.fresh, **where)
+        print(f"{name}: {time.perf_counter() - t0:.0f} s, wrote {cli.shown(path)}", flush=True)
     return 0
 
 

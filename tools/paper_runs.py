@@ -36,20 +36,18 @@ trained networks (the pivot networks of *Adversarial mitigation* serve *Auditing
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
 import resource
-import shlex
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablations import _shown, add_cluster_arguments, cluster_arguments  # noqa: E402
 from book import run_chapter  # noqa: E402
 from cluster import check_where, run_pieces  # noqa: E402
+import stored_runs_cli as cli  # noqa: E402
 from envvars import environment  # noqa: E402
 from provenance import git_commit, machine, now, versions  # noqa: E402
 from toc import ROOT  # noqa: E402
@@ -166,7 +164,7 @@ def run_experiments(chapters: list[str], command: str, *, workers: int = 0, sche
 
     def keep(chapter: str, done: dict) -> None:
         path = store_experiment(done["result"], {**where, "process": done["process"]})
-        print(f"{chapter}: {done['seconds']:.0f} s, wrote {_shown(path)}", flush=True)
+        print(f"{chapter}: {done['seconds']:.0f} s, wrote {cli.shown(path)}", flush=True)
         written.append(path)
 
     if scheduler is not None:   # ask the cluster how many workers it has before the first piece is stored
@@ -180,37 +178,15 @@ def run_experiments(chapters: list[str], command: str, *, workers: int = 0, sche
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiments", nargs="*", help=f"chapters to run (default: every one not stored yet): "
-                                                   f"{', '.join(EXPERIMENTS)}")
-    p.add_argument("--force", action="store_true", help="run again and replace a stored result")
-    p.add_argument("--list", action="store_true", help="list the experiments and whether each is stored")
-    add_cluster_arguments(p)
-    args = p.parse_args(argv)
-    unknown = [e for e in args.experiments if e not in EXPERIMENTS]
-    if unknown:
-        p.error(f"unknown experiment(s) {unknown}; the experiments are {list(EXPERIMENTS)}")
-    where = cluster_arguments(p, args)
+    p = cli.parser(__doc__, noun="experiment", names=EXPERIMENTS, force_help="run again and replace a stored result")
+    args, where = cli.parse(p, argv, noun="experiment", names=EXPERIMENTS)
     if args.list:
-        for name, spec in EXPERIMENTS.items():
-            path = results_path(name)
-            if path.exists():
-                prov = json.loads(path.read_text())["provenance"]
-                state = f"stored ({prov['finished']}, {prov['wall_seconds'] / 60:.0f} min, commit {prov['commit'][:10]})"
-            else:
-                state = "not stored"
-            print(f"{name:20s} {state}\n{'':20s} {spec['what']}")
+        cli.print_stored({name: spec["what"] for name, spec in EXPERIMENTS.items()}, results_path, width=20)
         return 0
-    todo = args.experiments or [e for e in EXPERIMENTS if not results_path(e).exists()]
-    command = "python tools/paper_runs.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    run = []
-    for name in todo:
-        if results_path(name).exists() and not args.force:
-            print(f"{name}: stored already (use --force to run it again)")
-            continue
+    run = cli.to_run(args.names, EXPERIMENTS, results_path, again=args.force)
+    for name in run:
         print(f"{name}: running at paper size ({EXPERIMENTS[name]['what']}) ...", flush=True)
-        run.append(name)
-    run_experiments(run, command.strip(), **where)
+    run_experiments(run, cli.command_line("paper_runs.py", argv), **where)
     return 0
 
 
