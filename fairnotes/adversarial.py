@@ -296,6 +296,24 @@ def train_adversarial(
         ``history.attrs`` holds ``cached`` and ``lambdas``.
 
     See the chapter :doc:`/book/adversarial`.
+
+    Examples
+    --------
+    Two hundred people whose label follows the protected attribute; six rounds of the game,
+    evaluated every three:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.integers(0, 2, 200)
+    >>> X = np.column_stack([s + 0.5 * rng.normal(size=200), rng.normal(size=200)]).astype(np.float32)
+    >>> y = (X[:, 0] > 0.5).astype(int)
+    >>> net = models.make_model("linear", 2, seed=0)
+    >>> net, history = train_adversarial(net, X, y, s, lambdas=10.0, pretrain_epochs=2, n_iterations=6,
+    ...                                  eval_every=3, cache=False, progress=False)
+    >>> history["step"].tolist()                  # after pretraining, then every 3 rounds
+    [0, 3, 6]
+    >>> list(history.columns[:4])
+    ['step', 'eval_accuracy', 'eval_roc_auc', 'eval_loss']
     """
     _check_settings(pretrain_epochs=pretrain_epochs, n_iterations=n_iterations, adversary_epochs=adversary_epochs,
                     batch_size=batch_size, adversary_batch_size=adversary_batch_size,

@@ -26,7 +26,8 @@ EXAMPLES = {
     "fairnotes.shifts": ["fit_shift"],
     "fairnotes.sensitivity": ["prediction_sensitivity", "smooth_prediction_sensitivity"],
     "fairnotes.audit": ["audit"],
-    "fairnotes.models": ["TargetLabelLoss"],
+    "fairnotes.models": ["TargetLabelLoss", "train"],
+    "fairnotes.adversarial": ["train_adversarial"],
 }
 #: Needs TensorFlow and GPflow (the ``gp`` extra): run by :func:`test_fairgp_examples`.
 GP_EXAMPLES = {"fairnotes.fairgp": ["FairGP"]}
