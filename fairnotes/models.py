@@ -693,7 +693,8 @@ def _evaluate(model, loss_fn, x, y, batch_size: int = 8192, c=None) -> dict:
     return {"eval_loss": tot_loss / x.shape[0], "eval_accuracy": tot_correct / x.shape[0]}
 
 
-def _fit(model, data, epochs, *, batch_size, learning_rate, weight_decay, seed, loss=None, eval_every=None) -> list[dict]:
+def _fit(model, data, epochs, *, batch_size, learning_rate, weight_decay, seed, loss=None,
+         eval_every=None) -> list[dict]:
     """Adam over ``epochs`` (an iterable of epoch numbers, e.g. a progress bar); the history's rows."""
     x_tr, y_tr, x_ev, y_ev, c_tr, c_ev = data
     loss_fn = _loss_function(model, loss)

@@ -258,7 +258,8 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
     s = dict(unfair_epochs=unmitigated_epochs(dataset, architecture), unfair_batch_size=64,
              train_rows=unmitigated_train_rows(dataset, architecture), start="scratch",
              lambdas=dict(RECIPE_LAMBDAS), pretrain_epochs=2, adversary_epochs=5, batch_size=32,
-             adversary_batch_size=128, classifier_steps=2, learning_rate=PAPER_LR, classifier_learning_rate=PAPER_LR, seed=0,
+             adversary_batch_size=128, classifier_steps=2, learning_rate=PAPER_LR,
+             classifier_learning_rate=PAPER_LR, seed=0,
              adversary_rows=None, eval_every=1)
     if architecture == "linear":
         s["n_iterations"] = runtime.scale(default=164, fast=20)
@@ -271,7 +272,8 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
 
 
 _GAME_KEYS = ("lambdas", "pretrain_epochs", "adversary_epochs", "n_iterations", "batch_size",
-              "adversary_batch_size", "adversary_rows", "classifier_steps", "learning_rate", "classifier_learning_rate", "seed",
+              "adversary_batch_size", "adversary_rows", "classifier_steps", "learning_rate",
+              "classifier_learning_rate", "seed",
               "eval_every")
 
 #: Settings of a reading of the paper beside the game's (:func:`book_models`), with the book's values:
@@ -587,7 +589,8 @@ def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, se
     clf = fairgp.FairGP(P, s_as_input=kind.endswith("*"), seed=seed, desc=desc or kind, progress=progress,
                         **fairgp_settings(**settings))
     return clf.fit(sp.X_train, sp.y_train, sp.s_train,
-                   eval_set=(sp.X_test, sp.y_test, sp.s_test) if eval_every is not None else None, eval_every=eval_every)
+                   eval_set=(sp.X_test, sp.y_test, sp.s_test) if eval_every is not None else None,
+                   eval_every=eval_every)
 
 
 # --------------------------------------------------------------------------- target labels for every model
@@ -618,7 +621,8 @@ def target_label_settings(dataset: str, architecture: str) -> dict:
         raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
     if architecture not in TARGET_ARCHITECTURES:
         raise ValueError(f"architecture must be one of {list(TARGET_ARCHITECTURES)}, got {architecture!r}")
-    s = dict(batch_size=64, learning_rate=PAPER_LR, weight_decay=0.0, seed=0, train_rows=None, test_history=True, start=None)
+    s = dict(batch_size=64, learning_rate=PAPER_LR, weight_decay=0.0, seed=0, train_rows=None, test_history=True,
+             start=None)
     if architecture == "logistic":
         s.update(epochs=runtime.scale(default=10, fast=2), batch_size=256, learning_rate=1e-2)
     else:
