@@ -133,3 +133,20 @@ def test_validation():
         adv.train_adversarial(_tiny(), X, y, S * 2, lambdas=1.0, cache=False)
     with pytest.raises(ValueError, match="outputs"):
         adv.train_adversarial(_tiny(), X, y, S, lambdas=1.0, adversary=adv.make_adversary("linear", 3), cache=False)
+
+
+def test_cache_entries_written_before_the_common_history_read_with_its_columns(tmp_path, monkeypatch):
+    """An entry from before the trainers' common history (``iteration``, ``p_rule_race``, ...)."""
+    monkeypatch.setenv("FAIRNOTES_CACHE_DIR", str(tmp_path))
+    _, h1, _ = _fit(n_iterations=3, pretrain_epochs=0, cache=True)
+    (path,) = tmp_path.glob("Pivot-*.pt")
+    payload = torch.load(path, weights_only=True)
+    old_names = {"step": "iteration", "eval_accuracy": "accuracy", "eval_roc_auc": "roc_auc",
+                 "eval_loss": "classifier_loss", "eval_adversary_loss": "adversary_loss_test",
+                 "train_adversary_loss": "adversary_loss"}
+    old = {old_names.get(k, k.replace("eval_", "")): v for k, v in payload["history"].items()}
+    assert "p_rule_race" in old and "adversary_bce_sex" in old
+    torch.save(dict(payload, history=old), path)
+    _, h2, _ = _fit(n_iterations=3, pretrain_epochs=0, cache=True)
+    assert h2.attrs["cached"] is True
+    pd.testing.assert_frame_equal(h1, h2)
