@@ -424,7 +424,8 @@ class FairGP:
     DataFrame with one row per evaluation: ``step``, ``train_elbo`` (mean of the mini-batch ELBO
     estimates since the previous row, per data point), then with ``eval_set`` ``eval_accuracy``,
     ``eval_DI`` (DIbinary = S_0 / S_1), ``eval_PR0``, ``eval_PR1`` (acceptance rates), ``eval_TPR0``,
-    ``eval_TPR1``, ``eval_TNR0``, ``eval_TNR1`` of the thresholded predictions, with ``validation``
+    ``eval_TPR1``, ``eval_TNR0``, ``eval_TNR1``, ``eval_TPR``, ``eval_TNR``, ``eval_nTPRDiff`` of the
+    thresholded predictions (:func:`fairnotes.metrics.prediction_summary`), with ``validation``
     ``validation_log_density``, and ``seconds`` (training time so far, evaluations excluded).
     ``best_step`` is the step whose parameters the model holds (the last step without a stopping
     rule).
@@ -549,8 +550,8 @@ class FairGP:
         ``validation_log_density`` every ``eval_every`` steps: the mean log probability of their
         *observed* labels under the model, ``log p(y | x, s)`` through the FairGP likelihood (the
         held-out counterpart of the ELBO's data term). The stopping rule (``patience``) watches it,
-        so this set, unlike ``eval_set``, decides the model; hence its own name. Either set takes
-        the rows as :meth:`fit` does.
+        so this set, unlike ``eval_set``, decides the model: hence its own name (the trainers'
+        contract, ``CONTRIBUTING.md``, "Trainers").
 
         Fits of the same shape (rows, inputs, inducing inputs, kernel, optimiser settings) in one
         process reuse one compiled training step, started each time from the fit's own initial
@@ -565,7 +566,7 @@ class FairGP:
             if rows is not None and (not isinstance(rows, (tuple, list)) or len(rows) != 3):
                 raise ValueError(f"{name} must be a tuple (X, y, s) of held-out rows")
         if self.patience is not None and (validation is None or eval_every is None):
-            raise ValueError("a stopping rule (patience) needs validation=(X_val, y_val, s_val) and eval_every > 0")
+            raise ValueError("a stopping rule (patience) needs validation=(X, y, s) and an eval_every")
         Xk = self.kernel_inputs(X, s)
         Y = pack_labels(y, s)
         n = len(Y)
