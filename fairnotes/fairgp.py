@@ -43,7 +43,6 @@ except ImportError as _missing:  # the core of fairnotes works without them; onl
                       "restart the Python session afterwards)") from _missing
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from gpflow.likelihoods import ScalarLikelihood  # noqa: E402
 from gpflow.likelihoods.utils import inv_probit  # noqa: E402
 
