@@ -81,7 +81,7 @@ def main(argv=None):
     sp = presets.auditability_split(args.dataset)
     a = sp.s_column
     model = models.make_model(args.arch, sp.X_train.shape[1], seed=0)
-    model, hist = models.train(model, sp.X_train, sp.y_train, X_test=sp.X_test, y_test=sp.y_test,
+    model, hist = models.train(model, sp.X_train, sp.y_train, eval_set=(sp.X_test, sp.y_test),
                                epochs=args.epochs, batch_size=128, seed=0, progress=False)
     model.eval()
     X = torch.from_numpy(sp.X_test[: args.rows] if args.rows else sp.X_test)
@@ -89,7 +89,7 @@ def main(argv=None):
     loop_n = min(args.loop_rows or n, n)
     N, sigma = args.n_samples, args.sigma
     print(f"{args.arch} model on {args.dataset} ({len(sp.X_train)} training rows, test accuracy "
-          f"{hist['test_accuracy'].iloc[-1]:.4f}); {n} rows x {d} features; n_samples={N}, sigma={sigma}; "
+          f"{hist['eval_accuracy'].iloc[-1]:.4f}); {n} rows x {d} features; n_samples={N}, sigma={sigma}; "
           f"torch {torch.__version__} with {torch.get_num_threads()} threads, captum {captum.__version__}")
 
     saliency = Saliency(model)

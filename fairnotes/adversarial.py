@@ -52,7 +52,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fairnotes import _cache, metrics, models, runtime
+from fairnotes import _cache, _history, metrics, models, runtime
 from fairnotes._torch import as_features, eval_mode, num_threads
 from fairnotes._validation import nonnegative_int, positive_int
 
@@ -97,11 +97,11 @@ def _as_S(S, n: int, names=None):
             arr = arr[:, None]
         names = list(names) if names is not None else [f"s{j}" for j in range(arr.shape[1])]
     if arr.ndim != 2 or arr.shape[0] != n:
-        raise ValueError(f"S must have {n} rows (one column per protected attribute), got shape {arr.shape}")
+        raise ValueError(f"s must have {n} rows (one column per protected attribute), got shape {arr.shape}")
     if arr.shape[1] != len(names):
-        raise ValueError(f"S has {arr.shape[1]} columns but {len(names)} names were given")
+        raise ValueError(f"s has {arr.shape[1]} columns but {len(names)} names were given")
     if not np.isin(arr, (0, 1)).all():
-        raise ValueError("S must hold only 0 and 1")
+        raise ValueError("s must hold only 0 and 1")
     return arr.astype(np.float32), names
 
 
@@ -183,18 +183,18 @@ def _evaluate(model, adv, x, y, S, names, lam, class_weight=None) -> dict:
     prob = p[:, 0].numpy()
     pred = (prob > 0.5).astype(np.int64)
     row = {
-        "accuracy": metrics.accuracy(y, pred),
-        "roc_auc": metrics.roc_auc(y, prob) if 0 < y.sum() < len(y) else float("nan"),
-        "classifier_loss": float(F.binary_cross_entropy(p[:, 0].clamp(1e-7, 1 - 1e-7),
+        "eval_accuracy": metrics.accuracy(y, pred),
+        "eval_roc_auc": metrics.roc_auc(y, prob) if 0 < y.sum() < len(y) else float("nan"),
+        "eval_loss": float(F.binary_cross_entropy(p[:, 0].clamp(1e-7, 1 - 1e-7),
                                                         torch.as_tensor(y, dtype=torch.float32))),
     }
     for j, a in enumerate(names):
-        row[f"p_rule_{a}"] = metrics.p_percent_rule(y, pred, s=S[:, j].astype(np.int64))
+        row[f"eval_p_rule_{a}"] = metrics.p_percent_rule(y, pred, s=S[:, j].astype(np.int64))
     with eval_mode(adv), torch.no_grad():
         total, per = _adv_loss(adv, p, torch.from_numpy(S), lam, class_weight)
-    row["adversary_loss_test"] = float(total)
+    row["eval_adversary_loss"] = float(total)
     for j, a in enumerate(names):
-        row[f"adversary_bce_{a}"] = float(per[j])
+        row[f"eval_adversary_bce_{a}"] = float(per[j])
     return row
 
 
@@ -202,14 +202,13 @@ def _evaluate(model, adv, x, y, S, names, lam, class_weight=None) -> dict:
 
 def train_adversarial(
     model: nn.Module,
-    X_train,
-    y_train,
-    S_train,
+    X,
+    y,
+    s,
     *,
     lambdas,
-    X_test=None,
-    y_test=None,
-    S_test=None,
+    eval_set: tuple | None = None,
+    eval_every: int | None = None,
     attributes=None,
     adversary: nn.Module | None = None,
     pretrain_epochs: int = 2,
@@ -219,24 +218,23 @@ def train_adversarial(
     adversary_batch_size: int = 32,
     adversary_rows: int | None = None,
     classifier_steps: int = 1,
-    lr: float = 1e-3,
-    classifier_lr: float | None = None,
+    learning_rate: float = 1e-3,
+    classifier_learning_rate: float | None = None,
     adversary_class_weight: str | None = None,
     seed: int = 0,
-    eval_every: int = 1,
     progress: bool | None = None,
     desc: str | None = None,
     cache: bool | None = None,
     num_threads: int | None = 1,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Mitigate ``model`` with the pivot's adversarial game; return it and a per-iteration history.
+    """Mitigate ``model`` with the pivot's adversarial game; return it and its history.
 
     Parameters
     ----------
     model
         The classifier, untrained (e.g. ``fairnotes.models.make_model("linear", d)``); trained
         in place. Any architecture of :mod:`fairnotes.models`.
-    X_train, y_train, S_train
+    X, y, s
         Features ``(n, d)``, 0/1 labels ``(n,)`` and the 0/1 protected attributes: a DataFrame
         (one column per attribute, e.g. ``Split.S_train``), or an array ``(n,)``/``(n, k)``.
     lambdas
@@ -244,22 +242,27 @@ def train_adversarial(
         :data:`fairnotes.presets.RECIPE_LAMBDAS`, race 130 and sex 30), a sequence in column
         order, or one number for all. ``0`` leaves the pretrained classifier unchanged by the
         adversary.
-    X_test, y_test, S_test
-        Held-out data for the history (all three or none; without them the training data are
-        used).
+    eval_set
+        Held-out rows ``(X, y, s)`` for the history (``s`` as the training ``s``); without them
+        the training rows are evaluated. Evaluating consumes no random numbers.
+    eval_every
+        Evaluate every ``eval_every`` steps, one step being one round of the game (below), and
+        always after pretraining (step 0) and at the end; ``None`` (default): every round.
     attributes
-        Which columns of a DataFrame ``S_train``/``S_test`` are protected (default: all).
+        Which columns of a DataFrame ``s`` (and ``eval_set``'s) are protected (default: all).
     adversary
         The adversary to train in place (default :func:`make_adversary` of the classifier's
         architecture with ``seed``); pass your own to inspect it afterwards.
     pretrain_epochs, adversary_epochs, n_iterations
-        The recipe's 2, 5 and 164 (see the module docstring). ``pretrain_epochs=0`` starts the
-        game from ``model`` as given (e.g. an already trained unmitigated model).
-    batch_size, adversary_batch_size, classifier_steps, lr
-        Mini-batch sizes (the recipe: 32 and 32), classifier steps per iteration (1), Adam's
-        learning rate for both networks (0.001).
-    classifier_lr
-        Adam's learning rate for the classifier's adversarial steps (default ``lr``).
+        The recipe's 2, 5 and 164 (see the module docstring): ``n_iterations`` rounds, each one
+        step of the game (an epoch of the adversary, then ``classifier_steps`` updates of the
+        classifier). ``pretrain_epochs=0`` starts the game from ``model`` as given (e.g. an
+        already trained unmitigated model).
+    batch_size, adversary_batch_size, classifier_steps, learning_rate
+        Mini-batch sizes (the recipe: 32 and 32), classifier updates per round (1), Adam's
+        step size for both networks (0.001).
+    classifier_learning_rate
+        Adam's step size for the classifier's adversarial updates (default ``learning_rate``).
     adversary_class_weight
         ``None`` (the PyTorch recipe's, the book's): every row's BCE counts the same.
         ``"balanced"``: each attribute's classes weigh equally (:func:`balanced_class_weights`
@@ -271,10 +274,8 @@ def train_adversarial(
     seed
         Seeds the adversary's initial weights (when not given), the pretraining, every
         shuffle and mini-batch, and dropout. Same inputs and seed, same result.
-    eval_every
-        Evaluate every ``eval_every`` iterations (and always after pretraining and at the end).
     progress, desc
-        tqdm bar over iterations via :func:`fairnotes.runtime.progress` (off in fast mode).
+        tqdm bar over rounds via :func:`fairnotes.runtime.progress` (off in fast mode).
     cache
         Keep/reuse the result on disk (module docstring); ``None`` follows ``FAIRNOTES_MODEL_CACHE``.
     num_threads
@@ -284,40 +285,50 @@ def train_adversarial(
     Returns
     -------
     model, history
-        The mitigated classifier (eval mode) and a DataFrame with one row per evaluated
-        iteration (``iteration`` 0 is the pretrained classifier, before any adversarial step):
-        ``accuracy``, ``roc_auc``, ``classifier_loss`` (BCE), ``p_rule_<attribute>`` (p%-rule of
-        the 0/1 predictions for each attribute), ``adversary_loss`` (the adversary's mean
-        weighted training loss over its epoch), ``adversary_loss_test`` and
-        ``adversary_bce_<attribute>`` (its unweighted BCE on the evaluation data; ``log 2 =
-        0.693`` is a coin flip's), ``seconds`` (cumulative wall time). ``history.attrs`` holds
-        ``cached`` and ``lambdas``.
+        The mitigated classifier (eval mode) and the history of every trainer
+        (``CONTRIBUTING.md``, "Trainers"), one row per evaluation: ``step`` (rounds played; 0
+        is the pretrained classifier, before any adversarial update), ``eval_accuracy``,
+        ``eval_roc_auc``, ``eval_loss`` (the classifier's BCE), ``eval_p_rule_<attribute>``
+        (p%-rule of the 0/1 predictions for each attribute), ``eval_adversary_loss`` and
+        ``eval_adversary_bce_<attribute>`` (the adversary's weighted loss and unweighted BCE on
+        the evaluation rows; ``log 2 = 0.693`` is a coin flip's), ``train_adversary_loss`` (its
+        mean weighted training loss over its last epoch), ``seconds`` (wall time so far).
+        ``history.attrs`` holds ``cached`` and ``lambdas``.
 
     See the chapter :doc:`/book/adversarial`.
+
+    Examples
+    --------
+    Two hundred people whose label follows the protected attribute; six rounds of the game,
+    evaluated every three:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.integers(0, 2, 200)
+    >>> X = np.column_stack([s + 0.5 * rng.normal(size=200), rng.normal(size=200)]).astype(np.float32)
+    >>> y = (X[:, 0] > 0.5).astype(int)
+    >>> net = models.make_model("linear", 2, seed=0)
+    >>> net, history = train_adversarial(net, X, y, s, lambdas=10.0, pretrain_epochs=2, n_iterations=6,
+    ...                                  eval_every=3, cache=False, progress=False)
+    >>> history["step"].tolist()                  # after pretraining, then every 3 rounds
+    [0, 3, 6]
+    >>> list(history.columns[:4])
+    ['step', 'eval_accuracy', 'eval_roc_auc', 'eval_loss']
     """
     _check_settings(pretrain_epochs=pretrain_epochs, n_iterations=n_iterations, adversary_epochs=adversary_epochs,
                     batch_size=batch_size, adversary_batch_size=adversary_batch_size,
                     classifier_steps=classifier_steps, eval_every=eval_every, adversary_rows=adversary_rows)
-    x_tr, y_tr, S_tr, names, (x_ev, y_ev, S_ev) = _prepare_data(model, X_train, y_train, S_train, X_test, y_test,
-                                                                S_test, attributes)
+    x_tr, y_tr, S_tr, names, (x_ev, y_ev, S_ev) = _prepare_data(model, X, y, s, eval_set, attributes)
     lam_np = _lambda_vector(lambdas, names)
-    arch = "cnn" if isinstance(model, models.ConvNet) else "linear"
     if adversary_class_weight not in (None, "balanced"):
         raise ValueError(f"adversary_class_weight must be None or 'balanced', got {adversary_class_weight!r}")
     class_weight = None if adversary_class_weight is None else balanced_class_weights(S_tr)
-    if adversary is None:
-        adversary = make_adversary(arch, len(names), seed=seed,
-                                   features_as=getattr(model, "features_as", "sequence"))
-    if getattr(adversary, "n_outputs", len(names)) != len(names):
-        raise ValueError(f"the adversary has {adversary.n_outputs} outputs for {len(names)} protected attributes")
-
-    args = dict(names=tuple(names), lambdas=tuple(float(v) for v in lam_np), pretrain_epochs=int(pretrain_epochs),
-                adversary_epochs=int(adversary_epochs), n_iterations=int(n_iterations), batch_size=int(batch_size),
-                adversary_batch_size=int(adversary_batch_size), adversary_rows=adversary_rows,
-                classifier_steps=int(classifier_steps), lr=float(lr),
-                classifier_lr=float(lr if classifier_lr is None else classifier_lr), seed=int(seed), eval_every=int(eval_every))
-    if class_weight is not None:   # only then: the unweighted game keeps its cache keys
-        args["adversary_class_weight"] = tuple(map(float, class_weight.ravel()))
+    adversary = _adversary_for(model, adversary, len(names), seed)
+    args = _game_settings(names, lam_np, class_weight, pretrain_epochs=pretrain_epochs,
+                          adversary_epochs=adversary_epochs, n_iterations=n_iterations, batch_size=batch_size,
+                          adversary_batch_size=adversary_batch_size, adversary_rows=adversary_rows,
+                          classifier_steps=classifier_steps, learning_rate=learning_rate,
+                          classifier_learning_rate=classifier_learning_rate, seed=seed, eval_every=eval_every)
     digest = _cache.key(("fairnotes.adversarial", _ALGORITHM_VERSION), args, (model, adversary),
                         (x_tr, y_tr, S_tr, x_ev, y_ev, S_ev))
     game = _Game(model, adversary, torch.from_numpy(lam_np), names, args, num_threads,
@@ -326,13 +337,13 @@ def train_adversarial(
     def run() -> dict:
         t0 = time.perf_counter()
         if pretrain_epochs > 0:  # shares models.train's cache with an unmitigated model
-            models.train(model, x_tr, y_tr, epochs=pretrain_epochs, batch_size=batch_size, lr=lr, seed=seed,
-                         progress=False, cache=cache)
+            models.train(model, x_tr, y_tr, epochs=pretrain_epochs, batch_size=batch_size,
+                         learning_rate=learning_rate, seed=seed, progress=False, cache=cache)
         bar = runtime.progress(range(1, n_iterations + 1), disable=None if progress is None else not progress,
-                               desc=desc or f"pivot ({type(model).__name__})", unit="it")
+                               desc=desc or f"pivot ({type(model).__name__})", unit="round")
         rows = game.play(x_tr, y_tr, S_tr, (x_ev, y_ev, S_ev), bar, t0)
         return {"model": _cache.state_dict(model), "adversary": _cache.state_dict(adversary),
-                "history": pd.DataFrame(rows).to_dict(orient="list")}
+                "history": _history.frame(rows).to_dict(orient="list")}
 
     payload, cached = _cache.load_or_train(f"Pivot-{type(model).__name__}", digest, run,
                                            use_cache=_cache.enabled(cache))
@@ -341,9 +352,45 @@ def train_adversarial(
         adversary.load_state_dict(payload["adversary"])
     model.eval()
     adversary.eval()
-    history = pd.DataFrame(payload["history"])
+    history = _history.frame(_history.renamed(payload["history"], _OLD_COLUMNS, _OLD_PREFIXES))
     history.attrs.update(cached=cached, lambdas=dict(zip(names, lam_np.tolist())))
     return model, history
+
+
+#: The history's columns in cache entries written before the trainers' common history
+#: (:mod:`fairnotes._history`): their keys, hence their networks, are still valid.
+_OLD_COLUMNS = {"iteration": "step", "accuracy": "eval_accuracy", "roc_auc": "eval_roc_auc",
+                "classifier_loss": "eval_loss", "adversary_loss_test": "eval_adversary_loss",
+                "adversary_loss": "train_adversary_loss"}
+_OLD_PREFIXES = {"p_rule_": "eval_p_rule_", "adversary_bce_": "eval_adversary_bce_"}
+
+
+def _adversary_for(model, adversary, n_attributes: int, seed: int) -> nn.Module:
+    """``adversary``, checked, or :func:`make_adversary` of the classifier's architecture."""
+    if adversary is None:
+        arch = "cnn" if isinstance(model, models.ConvNet) else "linear"
+        adversary = make_adversary(arch, n_attributes, seed=seed, features_as=getattr(model, "features_as", "sequence"))
+    if getattr(adversary, "n_outputs", n_attributes) != n_attributes:
+        raise ValueError(f"the adversary has {adversary.n_outputs} outputs for {n_attributes} protected attributes")
+    return adversary
+
+
+def _game_settings(names, lam_np, class_weight, *, pretrain_epochs, adversary_epochs, n_iterations, batch_size,
+                   adversary_batch_size, adversary_rows, classifier_steps, learning_rate, classifier_learning_rate,
+                   seed, eval_every) -> dict:
+    """The game's settings as :class:`_Game` reads them and the cache key holds them. The key's
+    names and values are the ones they were before the learning rates were called
+    ``learning_rate`` and ``eval_every=None`` meant every round (``lr``, ``classifier_lr``,
+    ``eval_every=1``), so that the networks trained then stay in the cache."""
+    args = dict(names=tuple(names), lambdas=tuple(float(v) for v in lam_np), pretrain_epochs=int(pretrain_epochs),
+                adversary_epochs=int(adversary_epochs), n_iterations=int(n_iterations), batch_size=int(batch_size),
+                adversary_batch_size=int(adversary_batch_size), adversary_rows=adversary_rows,
+                classifier_steps=int(classifier_steps), lr=float(learning_rate),
+                classifier_lr=float(learning_rate if classifier_learning_rate is None else classifier_learning_rate),
+                seed=int(seed), eval_every=1 if eval_every is None else int(eval_every))
+    if class_weight is not None:   # only then: the unweighted game keeps its cache keys
+        args["adversary_class_weight"] = tuple(map(float, class_weight.ravel()))
+    return args
 
 
 def _check_settings(*, pretrain_epochs, n_iterations, adversary_epochs, batch_size, adversary_batch_size,
@@ -352,25 +399,28 @@ def _check_settings(*, pretrain_epochs, n_iterations, adversary_epochs, batch_si
     nonnegative_int("n_iterations", n_iterations)
     for name, v in (("adversary_epochs", adversary_epochs),
                     ("batch_size", batch_size), ("adversary_batch_size", adversary_batch_size),
-                    ("classifier_steps", classifier_steps), ("eval_every", eval_every)):
+                    ("classifier_steps", classifier_steps)):
         positive_int(name, v)
+    if eval_every is not None:
+        positive_int("eval_every", eval_every)
     if adversary_rows is not None:
         positive_int("adversary_rows", adversary_rows)
 
 
-def _prepare_data(model, X_train, y_train, S_train, X_test, y_test, S_test, attributes):
+def _prepare_data(model, X, y, s, eval_set, attributes):
     """The training arrays, the attributes' names, and the evaluation arrays (the training ones
-    when no test data are given)."""
-    if sum(v is None for v in (X_test, y_test, S_test)) not in (0, 3):
-        raise ValueError("give X_test, y_test and S_test together, or none of them")
-    x_tr = as_features(X_train, model, "X_train").cpu()
-    y_tr = _labels(y_train, x_tr.shape[0], "y_train", "X_train")
-    S_tr, names = _as_S(S_train, x_tr.shape[0], attributes)
-    if X_test is None:
+    when no ``eval_set`` is given)."""
+    if eval_set is not None and (not isinstance(eval_set, (tuple, list)) or len(eval_set) != 3):
+        raise ValueError("eval_set must be a tuple (X, y, s) of held-out rows, s their protected attributes")
+    x_tr = as_features(X, model, "X").cpu()
+    y_tr = _labels(y, x_tr.shape[0], "y", "X")
+    S_tr, names = _as_S(s, x_tr.shape[0], attributes)
+    if eval_set is None:
         return x_tr, y_tr, S_tr, names, (x_tr, y_tr, S_tr)
-    x_ev = as_features(X_test, model, "X_test").cpu()
-    y_ev = _labels(y_test, x_ev.shape[0], "y_test", "X_test")
-    S_ev, _ = _as_S(S_test, x_ev.shape[0], names)
+    X_ev, y_ev, s_ev = eval_set
+    x_ev = as_features(X_ev, model, "eval_set's X").cpu()
+    y_ev = _labels(y_ev, x_ev.shape[0], "eval_set's y", "eval_set's X")
+    S_ev, _ = _as_S(s_ev, x_ev.shape[0], names)
     return x_tr, y_tr, S_tr, names, (x_ev, y_ev, S_ev)
 
 
@@ -420,9 +470,9 @@ class _Game:
         n = x_tr.shape[0]
 
         def record(it, adv_loss) -> dict:
-            return {"iteration": it, **_evaluate(self.model, self.adversary, x_ev, y_ev, S_ev, self.names, self.lam,
+            return {"step": it, **_evaluate(self.model, self.adversary, x_ev, y_ev, S_ev, self.names, self.lam,
                                                  self.class_weight),
-                    "adversary_loss": adv_loss, "seconds": time.perf_counter() - t0}
+                    "train_adversary_loss": adv_loss, "seconds": time.perf_counter() - t0}
 
         rows = []
         with torch.random.fork_rng(devices=[]):
@@ -438,9 +488,9 @@ class _Game:
             for it in bar:
                 adv_loss = self._adversary_epoch(x_tr, s_tr, n, gen, opt_adv)
                 self._classifier_steps(x_tr, y_t, s_tr, n, gen, opt_clf)
-                if it % self.args["eval_every"] == 0 or it == last:
+                if _history.due(it, it - 1, self.args["eval_every"]) or it == last:
                     rows.append(record(it, adv_loss))
                     if hasattr(bar, "set_postfix"):
-                        bar.set_postfix(acc=round(rows[-1]["accuracy"], 3),
-                                        **{f"p%_{a}": round(rows[-1][f"p_rule_{a}"], 1) for a in self.names})
+                        bar.set_postfix(acc=round(rows[-1]["eval_accuracy"], 3),
+                                        **{f"p%_{a}": round(rows[-1][f"eval_p_rule_{a}"], 1) for a in self.names})
         return rows

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from fairnotes._tensorflow import import_tensorflow, quiet_startup
@@ -44,11 +43,10 @@ except ImportError as _missing:  # the core of fairnotes works without them; onl
                       "restart the Python session afterwards)") from _missing
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from gpflow.likelihoods import ScalarLikelihood  # noqa: E402
 from gpflow.likelihoods.utils import inv_probit  # noqa: E402
 
-from fairnotes import metrics, runtime  # noqa: E402
+from fairnotes import _history, metrics, runtime  # noqa: E402
 from fairnotes._validation import positive_int  # noqa: E402
 from fairnotes.target_labels import check_parameters, identity_parameters  # noqa: E402
 
@@ -60,7 +58,6 @@ __all__ = [
     "S_KERNELS",
     "pack_labels",
     "FairGP",
-    "TrainingHistory",
     "build_svgp",
     "predict_proba_tf",
     "make_train_step",
@@ -363,25 +360,6 @@ def predict_proba_tf(model: gpflow.models.SVGP, X: tf.Tensor) -> tf.Tensor:
     return _predictive_probability(mu, var, getattr(model.likelihood, "invlink", inv_probit))[:, 0]
 
 
-@dataclass
-class TrainingHistory:
-    """What :meth:`FairGP.fit` records: one row per evaluation in :attr:`TrainingHistory.frame`.
-
-    Columns: ``step``, ``elbo`` (mean of the mini-batch ELBO estimates since the previous row, per
-    data point), ``seconds`` (training time so far) and, when an evaluation set was given,
-    ``accuracy``, ``DI`` (DIbinary = S_0 / S_1), ``PR0``, ``PR1`` (acceptance rates),
-    ``TPR0``, ``TPR1``, ``TNR0``, ``TNR1`` of the thresholded predictions on it.
-    See the chapter :doc:`/book/fairgp_parity`, section "What changes the result".
-    """
-
-    rows: list = field(default_factory=list)
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The recorded rows as a DataFrame, one row per evaluation."""
-        return pd.DataFrame(self.rows)
-
-
 class FairGP:
     """Build, train and query a FairGP / FairGP\\* / plain GP classifier.
 
@@ -441,8 +419,15 @@ class FairGP:
         tqdm bar over steps via :func:`fairnotes.runtime.progress` (off in fast mode).
 
     ``fit(X, y, s)`` trains; ``predict_proba(X, s)`` is ``p(ybar = 1 | x)``; ``predict`` thresholds
-    it at 0.5. ``history`` is a :class:`TrainingHistory`; ``best_step`` the step whose parameters the
-    model holds (the last step without a stopping rule).
+    it at 0.5. ``history`` is the history of every trainer (``CONTRIBUTING.md``, "Trainers"), a
+    DataFrame with one row per evaluation: ``step``, ``train_elbo`` (mean of the mini-batch ELBO
+    estimates since the previous row, per data point), then with ``eval_set`` ``eval_accuracy``,
+    ``eval_DI`` (DIbinary = S_0 / S_1), ``eval_PR0``, ``eval_PR1`` (acceptance rates), ``eval_TPR0``,
+    ``eval_TPR1``, ``eval_TNR0``, ``eval_TNR1``, ``eval_TPR``, ``eval_TNR``, ``eval_nTPRDiff`` of the
+    thresholded predictions (:func:`fairnotes.metrics.prediction_summary`), with ``validation``
+    ``validation_log_density``, and ``seconds`` (training time so far, evaluations excluded).
+    ``best_step`` is the step whose parameters the model holds (the last step without a stopping
+    rule).
 
     See the chapter :doc:`/book/fairgp_parity`.
 
@@ -473,7 +458,7 @@ class FairGP:
     >>> p = clf.predict_proba(X)                  # p(ybar = 1 | x), the target label's probability
     >>> p.shape, bool(p[y == 1].mean() > p[y == 0].mean())
     ((40,), True)
-    >>> clf.history.frame["step"].tolist()         # no evaluation set: one row, at the end
+    >>> clf.history["step"].tolist()               # no eval_every: one row, at the end
     [30]
 
     FairGP\\* (``s_as_input=True``) reads ``s`` at prediction time too:
@@ -539,7 +524,7 @@ class FairGP:
         self.progress = progress
         self.desc = desc
         self.model: Optional[gpflow.models.SVGP] = None
-        self.history = TrainingHistory()
+        self.history = _history.frame([])
         self.train_seconds = float("nan")
 
     # -- inputs -----------------------------------------------------------------------------
@@ -553,16 +538,19 @@ class FairGP:
         return np.concatenate([X, np.asarray(s, dtype=np.float64).reshape(-1, 1)], axis=1)
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, X, y, s, *, eval_set: Optional[tuple] = None, eval_every: int = 0,
+    def fit(self, X, y, s, *, eval_set: Optional[tuple] = None, eval_every: Optional[int] = None,
             validation: Optional[tuple] = None) -> "FairGP":
         """Train on ``(X, y, s)``.
 
-        ``eval_set=(X_test, y_test, s_test)`` with ``eval_every=k`` records accuracy, DIbinary and
-        group rates every ``k`` steps in ``history``. ``validation=(X_val, y_val, s_val)``, rows
-        held out from training, records ``val_log_density`` every ``k`` steps: the mean log
-        probability of their *observed* labels under the model, ``log p(y | x, s)`` through the
-        FairGP likelihood (the held-out counterpart of the ELBO's data term); the stopping rule
-        (``patience``) watches it.
+        ``eval_set=(X, y, s)``, held-out rows, records accuracy, DIbinary and group rates in
+        ``history`` every ``eval_every`` optimisation steps (mini-batches) and at the end
+        (``eval_every=None``, the default: at the end only). Evaluating does not change the model.
+        ``validation=(X, y, s)``, rows held out from training for the stopping rule, records
+        ``validation_log_density`` every ``eval_every`` steps: the mean log probability of their
+        *observed* labels under the model, ``log p(y | x, s)`` through the FairGP likelihood (the
+        held-out counterpart of the ELBO's data term). The stopping rule (``patience``) watches it,
+        so this set, unlike ``eval_set``, decides the model: hence its own name (the trainers'
+        contract, ``CONTRIBUTING.md``, "Trainers").
 
         Fits of the same shape (rows, inputs, inducing inputs, kernel, optimiser settings) in one
         process reuse one compiled training step, started each time from the fit's own initial
@@ -571,8 +559,13 @@ class FairGP:
         """
         y = np.asarray(y).reshape(-1)
         s = np.asarray(s).reshape(-1)
-        if self.patience is not None and (validation is None or not eval_every):
-            raise ValueError("a stopping rule (patience) needs validation=(X_val, y_val, s_val) and eval_every > 0")
+        if eval_every is not None:
+            positive_int("eval_every", eval_every)
+        for name, rows in (("eval_set", eval_set), ("validation", validation)):
+            if rows is not None and (not isinstance(rows, (tuple, list)) or len(rows) != 3):
+                raise ValueError(f"{name} must be a tuple (X, y, s) of held-out rows")
+        if self.patience is not None and (validation is None or eval_every is None):
+            raise ValueError("a stopping rule (patience) needs validation=(X, y, s) and an eval_every")
         Xk = self.kernel_inputs(X, s)
         Y = pack_labels(y, s)
         n = len(Y)
@@ -610,10 +603,10 @@ class FairGP:
         work, step = _compiled_step(key, build, model, Xk, Y, natgrad_gamma=self.natgrad_gamma,
                                     learning_rate=self.learning_rate, learning_rate_drop=self.learning_rate_drop)
         self.model = work  # the evaluations during training read self.model
-        self.history = TrainingHistory()
+        rows = []
         try:
             self.best_step = _train(work, step, n, steps=self.steps, batch_size=self.batch_size, seed=self.seed,
-                                    history=self.history, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
+                                    rows=rows, eval_fn=self._make_eval(eval_set), eval_every=eval_every,
                                     progress=self.progress, desc=self.desc,
                                     val_fn=self._make_validation(validation), patience=self.patience)
         finally:
@@ -623,7 +616,8 @@ class FairGP:
             gpflow.set_trainable(model.q_mu, False)
             gpflow.set_trainable(model.q_sqrt, False)
         self.model = model
-        self.train_seconds = self.history.rows[-1]["seconds"] if self.history.rows else float("nan")
+        self.history = _history.frame(rows)
+        self.train_seconds = rows[-1]["seconds"] if rows else float("nan")
         return self
 
     def _make_validation(self, validation):
@@ -667,7 +661,8 @@ class FairGP:
         Xke = tf.constant(self.kernel_inputs(Xe, se))
 
         def evaluate():
-            return metrics.prediction_summary(ye, (self._proba_batched(Xke) > 0.5).astype(int), s=se)
+            summary = metrics.prediction_summary(ye, (self._proba_batched(Xke) > 0.5).astype(int), s=se)
+            return {f"eval_{k}": v for k, v in summary.items()}
         return evaluate
 
     # -- prediction -------------------------------------------------------------------------
@@ -808,10 +803,10 @@ def _compiled_step(key, build, model, X, Y, *, natgrad_gamma, learning_rate, lea
     return work, step
 
 
-def _train(model, step, n, *, steps, batch_size, seed, history,
-           eval_fn=None, eval_every=0, progress=None, desc="FairGP", val_fn=None, patience=None):
+def _train(model, step, n, *, steps, batch_size, seed, rows,
+           eval_fn=None, eval_every=None, progress=None, desc="FairGP", val_fn=None, patience=None):
     """Mini-batch training of ``model`` with ``step`` on ``n`` rows (sampling without replacement,
-    reshuffled every epoch).
+    reshuffled every epoch), its history's rows appended to ``rows``.
 
     Returns the step whose parameters the model holds at the end: the last one, or with
     ``patience`` the evaluation with the best ``val_fn()`` (the model goes back to it)."""
@@ -827,14 +822,14 @@ def _train(model, step, n, *, steps, batch_size, seed, history,
             order = np.concatenate([order, rng.permutation(n)])
         idx, order = order[:batch_size], order[batch_size:]
         losses.append(float(step(tf.constant(idx))))
-        if (eval_every and it % eval_every == 0) or it == steps:
+        if _history.due(it, it - 1, eval_every) or it == steps:
             elapsed += time.perf_counter() - t0
-            row = {"step": it, "elbo": -float(np.mean(losses)) / n, "seconds": elapsed}
-            if eval_fn is not None and (eval_every or it == steps):
+            row = {"step": it, "train_elbo": -float(np.mean(losses)) / n, "seconds": elapsed}
+            if eval_fn is not None:
                 row.update(eval_fn())
             stop = False
             if val_fn is not None:
-                value = row["val_log_density"] = val_fn()
+                value = row["validation_log_density"] = val_fn()
                 if patience is not None:
                     if value > best_value:
                         best_value, best_step, since_best = value, it, 0
@@ -843,11 +838,11 @@ def _train(model, step, n, *, steps, batch_size, seed, history,
                     else:
                         since_best += 1
                         stop = since_best >= patience
-            history.rows.append(row)
+            rows.append(row)
             losses = []
             t0 = time.perf_counter()
             if stop:
                 break
-    if patience is not None and best_params is not None and best_step != history.rows[-1]["step"]:
+    if patience is not None and best_params is not None and best_step != rows[-1]["step"]:
         gpflow.utilities.multiple_assign(model, best_params)
-    return best_step if patience is not None else history.rows[-1]["step"] if history.rows else steps
+    return best_step if patience is not None else rows[-1]["step"] if rows else steps

@@ -32,8 +32,8 @@ Logistic regression and target labels
 :class:`LogisticRegression` (``make_model("logistic", d)``) is one linear layer and a sigmoid.
 :class:`TargetLabelLoss` trains any of the three through FairGP's target labels (Kehrenberg, Chen &
 Quadrianto, 2020): the negative log of the marginal likelihood ``sum over ybar of P(y | ybar, s)
-p(ybar | x)``; :func:`train` takes it as ``loss=`` with the protected attribute as ``s_train=``
-(and ``s_test=``), which only the loss reads. Explained in the chapter :doc:`/book/target_nets`.
+p(ybar | x)``; :func:`train` takes it as ``loss=`` with the protected attribute as ``s=``
+(and in ``eval_set=(X, y, s)``), which only the loss reads. Explained in the chapter :doc:`/book/target_nets`.
 
 Training cache
 --------------
@@ -41,8 +41,8 @@ Training cache
 train the same model on the same data share one training run. A cache entry is keyed by a
 SHA-256 of *everything* that determines the result: the fairnotes and torch versions, the
 model's class and configuration, its initial weights (hence the initialisation seed), the bytes
-of every training and test array, and every training argument (epochs, batch size, learning
-rate, weight decay, seed). It is on by default; turn it off with ``cache=False`` or the
+of every training and evaluation array, and every training argument (epochs, batch size, learning
+rate, weight decay, seed, ``eval_every`` when given). It is on by default; turn it off with ``cache=False`` or the
 environment variable ``FAIRNOTES_MODEL_CACHE=0``. Entries live in ``FAIRNOTES_CACHE_DIR``
 (default ``~/.cache/fairnotes/models``); delete the folder to empty it.
 """
@@ -57,7 +57,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fairnotes import _cache, runtime
+from fairnotes import _cache, _history, runtime
 from fairnotes._torch import as_features, as_targets, device_of, dtype_of, eval_mode
 from fairnotes._validation import positive_int, positive_number
 from fairnotes.target_labels import check_parameters
@@ -429,17 +429,16 @@ def model_cache_dir() -> Path:
 
 def train(
     model: nn.Module,
-    X_train,
-    y_train,
+    X,
+    y,
     *,
-    X_test=None,
-    y_test=None,
-    s_train=None,
-    s_test=None,
+    s=None,
     loss: "TargetLabelLoss | None" = None,
+    eval_set: tuple | None = None,
+    eval_every: int | None = None,
     epochs: int = 10,
     batch_size: int = 128,
-    lr: float = 1e-3,
+    learning_rate: float = 1e-3,
     weight_decay: float = 0.0,
     seed: int = 0,
     progress: bool | None = None,
@@ -453,102 +452,152 @@ def train(
     model
         A :class:`LinearNet` or :class:`ConvNet` (any module with a ``logits`` method, or one whose
         ``forward`` returns probabilities). Trained in place, on its own device.
-    X_train, y_train
+    X, y
         Features ``(n, d)`` and 0/1 labels ``(n,)`` (or ``(n, n_outputs)`` for a multi-output
         model such as the adversary), numpy arrays or tensors.
-    X_test, y_test
-        Optional held-out data, evaluated (in eval mode) after every epoch.
-    s_train, s_test, loss
-        ``loss=None`` trains with binary cross-entropy (on the logits). A :class:`TargetLabelLoss`
-        trains through target labels instead: it needs the 0/1 protected attribute of every
-        training row, ``s_train`` (and ``s_test`` with test data), which *only the loss* reads.
-        Whether the model also reads ``s`` (the "*" variant, as FairGP*) is up to ``X``: keep
-        the column in it or not. See :doc:`/book/target_nets`.
-    epochs, batch_size, lr, weight_decay
-        Adam with learning rate ``lr`` (the paper: 0.001) for ``epochs`` passes over the shuffled
-        training rows in mini-batches of ``batch_size``.
+    s, loss
+        ``loss=None`` trains with binary cross-entropy (on the logits), which reads no ``s``. A
+        :class:`TargetLabelLoss` trains through target labels instead: it needs the 0/1 protected
+        attribute ``s`` of every training row (and in ``eval_set``), which *only the loss* reads.
+        Whether the model also reads ``s`` (the "*" variant, as FairGP*) is up to ``X``: keep the
+        column in it or not. See :doc:`/book/target_nets`.
+    eval_set
+        Held-out rows ``(X, y, s)`` (or ``(X, y)``; ``s`` only with a target-label loss),
+        evaluated in eval mode for the history; evaluating consumes no random numbers, so it
+        does not change the trained model.
+    eval_every
+        Evaluate every ``eval_every`` optimisation steps (mini-batches) and at the end; ``None``
+        (default) at the end of every epoch.
+    epochs, batch_size, learning_rate, weight_decay
+        Adam with step size ``learning_rate`` (the paper: 0.001) for ``epochs`` passes over the
+        shuffled training rows in mini-batches of ``batch_size``.
     seed
         Seeds the shuffling and dropout (inside :func:`torch.random.fork_rng`, so the global
         random state is untouched). The same initial weights, data and seed give the same model.
-    progress
+    progress, desc
         Show a tqdm bar over epochs (``None``: as :func:`fairnotes.runtime.progress_enabled`,
-        i.e. off in fast mode; ``False`` silences it).
+        i.e. off in fast mode; ``False`` silences it), labelled ``desc``.
     cache
         Reuse/keep the result on disk (see the module docstring); ``None`` follows
         ``FAIRNOTES_MODEL_CACHE`` (default on). With a target-label loss the key also holds
-        its parameters and ``s_train``/``s_test``; without one it is what it always was.
+        its parameters and ``s``; without one it is what it always was.
 
     Returns
     -------
     model, history
-        The trained model (left in eval mode) and a DataFrame with one row per epoch and the
-        columns ``epoch``, ``train_loss``, ``train_accuracy`` (averaged over the epoch's
-        mini-batches, dropout on), ``test_loss``, ``test_accuracy`` (end of epoch, eval mode;
-        only when test data are given) and ``seconds`` (wall time of the epoch).
+        The trained model (left in eval mode) and the history of every trainer
+        (``CONTRIBUTING.md``, "Trainers"), a DataFrame with one row per evaluation: ``step``
+        (mini-batches so far), ``epoch``, ``train_loss``, ``train_accuracy`` (averaged over the
+        mini-batches since the previous row, dropout on), ``eval_loss``, ``eval_accuracy`` (eval
+        mode; only with ``eval_set``) and ``seconds`` (wall time so far).
         ``history.attrs["cached"]`` says whether the result came from the cache. Accuracy
         thresholds the probability at 0.5; for several outputs it is averaged over them.
 
     See the chapter :doc:`/book/sensitivity`, section "The models".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.float32)
+    >>> net = make_model("logistic", 3, seed=0)
+    >>> net, history = train(net, X[:150], y[:150], eval_set=(X[150:], y[150:]), epochs=3,
+    ...                      batch_size=50, learning_rate=0.1, cache=False, progress=False)
+    >>> history[["step", "epoch"]].values.tolist()      # 3 mini-batches per epoch
+    [[3, 1], [6, 2], [9, 3]]
+    >>> list(history.columns)
+    ['step', 'epoch', 'train_loss', 'train_accuracy', 'eval_loss', 'eval_accuracy', 'seconds']
     """
     positive_int("epochs", epochs)
     positive_int("batch_size", batch_size)
-    positive_number("lr", lr)
-    if (X_test is None) != (y_test is None):
-        raise ValueError("give both X_test and y_test, or neither")
-    device, dtype = device_of(model), dtype_of(model)
-    n_out = int(getattr(model, "n_outputs", 1))
-    x_tr = as_features(X_train, model, "X_train")
-    y_tr = as_targets(y_train, x_tr.shape[0], n_out, device, dtype, "y_train")
-    x_te = y_te = None
-    if X_test is not None:
-        x_te = as_features(X_test, model, "X_test")
-        y_te = as_targets(y_test, x_te.shape[0], n_out, device, dtype, "y_test")
-
-    args = {"epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr),
+    positive_number("learning_rate", learning_rate)
+    if eval_every is not None:
+        positive_int("eval_every", eval_every)
+    data = _training_data(model, X, y, s, eval_set, loss)
+    # the key's names are the ones it had before the learning rate was called learning_rate, so that
+    # the networks trained then stay in the cache
+    args = {"epochs": int(epochs), "batch_size": int(batch_size), "lr": float(learning_rate),
             "weight_decay": float(weight_decay), "seed": int(seed)}
-    arrays = (x_tr, y_tr, x_te, y_te)
-    c_tr = c_te = None
-    if loss is None:
-        if s_train is not None or s_test is not None:
-            raise ValueError("s_train/s_test are read only by a target-label loss: pass loss=TargetLabelLoss(...) "
-                             "(binary cross-entropy does not use s)")
-    else:
-        c_tr, c_te = _target_label_codes(model, loss, y_tr, s_train, y_te, s_test)
+    if eval_every is not None:
+        args["eval_every"] = int(eval_every)
+    arrays = data[:4]
+    if loss is not None:
         args.update(loss="TargetLabelLoss", parameters=loss.parameters_.tolist())
-        arrays += (c_tr, c_te)  # 2 s + y: with y already in the key, this is s
+        arrays += data[4:]  # 2 s + y: with y already in the key, this is s
     digest = _cache.key("fairnotes.models.train", args, (model,), arrays)
 
     def run() -> dict:
         bar = runtime.progress(range(1, epochs + 1), disable=None if progress is None else not progress,
                                desc=desc or f"training {type(model).__name__}", unit="epoch")
-        rows = _fit(model, x_tr, y_tr, x_te, y_te, bar, batch_size=batch_size, lr=lr,
-                    weight_decay=weight_decay, seed=seed, loss=loss, c_tr=c_tr, c_te=c_te)
-        return {"state_dict": _cache.state_dict(model), "history": pd.DataFrame(rows).to_dict(orient="list")}
+        rows = _fit(model, data, bar, batch_size=batch_size, learning_rate=learning_rate,
+                    weight_decay=weight_decay, seed=seed, loss=loss, eval_every=eval_every)
+        return {"state_dict": _cache.state_dict(model), "history": _history.frame(rows).to_dict(orient="list")}
 
     payload, cached = _cache.load_or_train(type(model).__name__, digest, run, use_cache=_cache.enabled(cache))
     if cached:
         model.load_state_dict(payload["state_dict"])
     model.eval()
-    history = pd.DataFrame(payload["history"])
+    history = _history.frame(_cached_history(payload["history"], data[0].shape[0], batch_size))
     history.attrs["cached"] = cached
     return model, history
 
 
-def _target_label_codes(model, loss, y_tr, s_train, y_te, s_test):
-    """Check a target-label run's inputs; the row codes ``2 s + y`` of the training and test rows."""
+def _training_data(model, X, y, s, eval_set, loss) -> tuple:
+    """Checked tensors ``(x, y, x_eval, y_eval, c, c_eval)``: ``c`` the row codes ``2 s + y`` of a
+    target-label loss (``None`` for BCE), the evaluation ones ``None`` without ``eval_set``."""
+    device, dtype = device_of(model), dtype_of(model)
+    n_out = int(getattr(model, "n_outputs", 1))
+    x_tr = as_features(X, model, "X")
+    y_tr = as_targets(y, x_tr.shape[0], n_out, device, dtype, "y")
+    x_ev = y_ev = s_ev = None
+    if eval_set is not None:
+        x_ev, y_ev, s_ev = _eval_tuple(eval_set)
+        x_ev = as_features(x_ev, model, "eval_set's X")
+        y_ev = as_targets(y_ev, x_ev.shape[0], n_out, device, dtype, "eval_set's y")
+    if loss is None:
+        if s is not None or s_ev is not None:
+            raise ValueError("s is read only by a target-label loss: pass loss=TargetLabelLoss(...) "
+                             "(binary cross-entropy does not use s)")
+        return x_tr, y_tr, x_ev, y_ev, None, None
+    c_tr, c_ev = _target_label_codes(model, loss, y_tr, s, y_ev, s_ev)
+    return x_tr, y_tr, x_ev, y_ev, c_tr, c_ev
+
+
+def _eval_tuple(eval_set) -> tuple:
+    """``eval_set`` as ``(X, y, s)`` (``s`` ``None`` when it has two parts)."""
+    if not isinstance(eval_set, (tuple, list)) or len(eval_set) not in (2, 3):
+        raise ValueError("eval_set must be a tuple (X, y, s) or (X, y) of held-out rows")
+    return tuple(eval_set) if len(eval_set) == 3 else (*eval_set, None)
+
+
+def _cached_history(columns: dict, n: int, batch_size: int) -> dict:
+    """A cached history with the current column names: entries written before the trainers'
+    common history (``_history``) had per-epoch ``seconds`` and ``test_`` columns, no ``step``."""
+    if "step" in columns:
+        return columns
+    columns = _history.renamed(columns, {}, {"test_": "eval_"})
+    per_epoch = -(-n // batch_size)
+    columns["step"] = [int(e) * per_epoch for e in columns["epoch"]]
+    columns["seconds"] = np.cumsum(columns["seconds"]).tolist()
+    return columns
+
+
+def _target_label_codes(model, loss, y_tr, s, y_ev, s_ev):
+    """Check a target-label run's inputs; the row codes ``2 s + y`` of the training and evaluation rows."""
     if not isinstance(loss, TargetLabelLoss):
         raise TypeError(f"loss must be None (binary cross-entropy) or a TargetLabelLoss, got {type(loss).__name__}")
     if not hasattr(model, "logits") or int(getattr(model, "n_outputs", 1)) != 1:
         raise ValueError("a target-label loss needs a model with one output and a logits method")
-    if s_train is None:
-        raise ValueError("a target-label loss needs s_train, the 0/1 protected attribute of every training row")
-    if (y_te is None) != (s_test is None):
-        raise ValueError("with a target-label loss give s_test exactly when test data are given")
-    c_tr = (2 * as_targets(s_train, y_tr.shape[0], 1, y_tr.device, y_tr.dtype, "s_train") + y_tr).long()
-    c_te = None
-    if y_te is not None:
-        c_te = (2 * as_targets(s_test, y_te.shape[0], 1, y_te.device, y_te.dtype, "s_test") + y_te).long()
-    return c_tr, c_te
+    if s is None:
+        raise ValueError("a target-label loss needs s, the 0/1 protected attribute of every training row")
+    if (y_ev is None) != (s_ev is None):
+        raise ValueError("with a target-label loss eval_set must be (X, y, s), with s")
+    c_tr = (2 * as_targets(s, y_tr.shape[0], 1, y_tr.device, y_tr.dtype, "s") + y_tr).long()
+    c_ev = None
+    if y_ev is not None:
+        c_ev = (2 * as_targets(s_ev, y_ev.shape[0], 1, y_ev.device, y_ev.dtype, "eval_set's s") + y_ev).long()
+    return c_tr, c_ev
 
 
 def _loss_function(model: nn.Module, loss: TargetLabelLoss | None = None):
@@ -575,13 +624,49 @@ def _loss_function(model: nn.Module, loss: TargetLabelLoss | None = None):
     return loss_and_prediction
 
 
-def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen, c=None) -> dict:
-    """One pass over the shuffled rows in mini-batches: mean loss and accuracy (dropout on).
+class _Tally:
+    """The training loss and accuracy since the previous history row, and the rows so far."""
+
+    def __init__(self, model, loss_fn, x_ev, y_ev, c_ev, bar):
+        self.model, self.loss_fn, self.x_ev, self.y_ev, self.c_ev, self.bar = model, loss_fn, x_ev, y_ev, c_ev, bar
+        self.rows: list[dict] = []
+        self.step = self.recorded = 0
+        self.t0 = time.perf_counter()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.loss = self.correct = 0.0
+        self.n = 0
+
+    def add(self, loss, pred, yb) -> None:
+        """Count one optimisation step on the rows of ``yb``."""
+        self.step += 1
+        self.loss += float(loss.detach()) * len(yb)
+        self.correct += float((pred == (yb > 0.5)).float().mean()) * len(yb)
+        self.n += len(yb)
+
+    def record(self, epoch: int) -> None:
+        """One history row (``eval_set`` evaluated in eval mode; the caller restores train mode)."""
+        row = {"step": self.step, "epoch": epoch, "train_loss": self.loss / self.n,
+               "train_accuracy": self.correct / self.n}
+        self.model.eval()
+        if self.x_ev is not None:
+            row.update(_evaluate(self.model, self.loss_fn, self.x_ev, self.y_ev, c=self.c_ev))
+        row["seconds"] = time.perf_counter() - self.t0
+        self.rows.append(row)
+        self.recorded = self.step
+        self._reset()
+        if hasattr(self.bar, "set_postfix"):
+            self.bar.set_postfix({k: round(v, 4) for k, v in row.items() if k.endswith(("loss", "accuracy"))})
+
+
+def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen, c, tally: _Tally, epoch: int, eval_every) -> None:
+    """One pass over the shuffled rows in mini-batches (dropout on), counted in ``tally``, which
+    records a history row every ``eval_every`` steps (``None``: none here).
     ``c``: the rows' part of a target-label loss's table, ``(n, 3)`` (``None`` for BCE)."""
     model.train()
     n = x.shape[0]
     perm = torch.randperm(n, generator=gen).to(x.device)
-    tot_loss = tot_correct = 0.0
     for start in range(0, n, batch_size):
         idx = perm[start:start + batch_size]
         xb, yb = x[idx], y[idx]
@@ -589,9 +674,10 @@ def _epoch(model, opt, loss_fn, x, y, batch_size: int, gen, c=None) -> dict:
         loss, pred = loss_fn(xb, yb, None if c is None else c[idx])
         loss.backward()
         opt.step()
-        tot_loss += float(loss.detach()) * len(idx)
-        tot_correct += float((pred == (yb > 0.5)).float().mean()) * len(idx)
-    return {"train_loss": tot_loss / n, "train_accuracy": tot_correct / n}
+        tally.add(loss, pred, yb)
+        if _history.due(tally.step, tally.step - 1, eval_every):
+            tally.record(epoch)
+            model.train()
 
 
 def _evaluate(model, loss_fn, x, y, batch_size: int = 8192, c=None) -> dict:
@@ -604,30 +690,29 @@ def _evaluate(model, loss_fn, x, y, batch_size: int = 8192, c=None) -> dict:
             loss, pred = loss_fn(xb, yb, None if c is None else c[start:start + batch_size])
             tot_loss += float(loss) * len(xb)
             tot_correct += float((pred == (yb > 0.5)).float().mean()) * len(xb)
-    return {"test_loss": tot_loss / x.shape[0], "test_accuracy": tot_correct / x.shape[0]}
+    return {"eval_loss": tot_loss / x.shape[0], "eval_accuracy": tot_correct / x.shape[0]}
 
 
-def _fit(model, x_tr, y_tr, x_te, y_te, epochs, *, batch_size, lr, weight_decay, seed, loss=None,
-         c_tr=None, c_te=None) -> list[dict]:
-    """Adam over ``epochs`` (an iterable of epoch numbers, e.g. a progress bar); one row each."""
+def _fit(model, data, epochs, *, batch_size, learning_rate, weight_decay, seed, loss=None,
+         eval_every=None) -> list[dict]:
+    """Adam over ``epochs`` (an iterable of epoch numbers, e.g. a progress bar); the history's rows."""
+    x_tr, y_tr, x_ev, y_ev, c_tr, c_ev = data
     loss_fn = _loss_function(model, loss)
     if loss is not None:  # each row's part of the loss's table, looked up once (per batch: one index, as for codes)
         c_tr = loss._rows(c_tr, y_tr)
-        c_te = None if c_te is None else loss._rows(c_te, y_te)
+        c_ev = None if c_ev is None else loss._rows(c_ev, y_ev)
     device = device_of(model)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    rows = []
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    tally = _Tally(model, loss_fn, x_ev, y_ev, c_ev, epochs)
+    epoch = 0
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         for epoch in epochs:
-            t0 = time.perf_counter()
-            row = {"epoch": epoch, **_epoch(model, opt, loss_fn, x_tr, y_tr, batch_size, gen, c_tr)}
-            model.eval()
-            if x_te is not None:
-                row.update(_evaluate(model, loss_fn, x_te, y_te, c=c_te))
-            row["seconds"] = time.perf_counter() - t0
-            rows.append(row)
-            if hasattr(epochs, "set_postfix"):
-                epochs.set_postfix({k: round(v, 4) for k, v in row.items() if k.endswith(("loss", "accuracy"))})
-    return rows
+            _epoch(model, opt, loss_fn, x_tr, y_tr, batch_size, gen, c_tr, tally, epoch, eval_every)
+            if eval_every is None:
+                tally.record(epoch)
+    if tally.recorded != tally.step:  # the end of training, when eval_every does not divide it
+        tally.record(epoch)
+    model.eval()
+    return tally.rows

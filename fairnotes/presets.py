@@ -193,7 +193,7 @@ def unmitigated_model(
     """Split as the paper did (:func:`auditability_split`) and train one of its networks.
 
     The model is :func:`fairnotes.models.make_model` (``seed``) trained by
-    :func:`fairnotes.models.train` with the paper's settings (BCE, Adam, lr 0.001) for ``epochs``
+    :func:`fairnotes.models.train` with the paper's settings (BCE, Adam at learning rate 0.001) for ``epochs``
     epochs (default :func:`unmitigated_epochs`) in mini-batches of ``batch_size`` (the paper gives
     neither). ``train_rows`` trains on the first ``train_rows`` rows of the (already shuffled)
     training part only; the returned split still holds every row. ``features`` and
@@ -217,8 +217,8 @@ def unmitigated_model(
     from fairnotes import _torch
 
     with _torch.num_threads(1):   # the same networks on every machine: see book_models
-        model, history = models.train(model, sp.X_train[:n], sp.y_train[:n], X_test=sp.X_test, y_test=sp.y_test,
-                                      epochs=epochs, batch_size=batch_size, lr=PAPER_LR, seed=seed,
+        model, history = models.train(model, sp.X_train[:n], sp.y_train[:n], eval_set=(sp.X_test, sp.y_test),
+                                      epochs=epochs, batch_size=batch_size, learning_rate=PAPER_LR, seed=seed,
                                       progress=progress, cache=cache, desc=f"{architecture} on {dataset}")
     return model, history, sp
 
@@ -241,7 +241,8 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
     not a copy of the unmitigated one), and the arguments of
     :func:`fairnotes.adversarial.train_adversarial`: ``lambdas``, ``pretrain_epochs``,
     ``adversary_epochs``, ``n_iterations``, ``batch_size``, ``adversary_batch_size``,
-    ``adversary_rows``, ``classifier_steps``, ``lr``, ``classifier_lr``, ``seed``, ``eval_every``.
+    ``adversary_rows``, ``classifier_steps``, ``learning_rate``, ``classifier_learning_rate``, ``seed``,
+    ``eval_every`` (in steps of the game, i.e. rounds).
 
     The paper read as literally as its text and the pivot recipe it follows allow (Tonk &
     Griffioen), for both architectures: the "fair" network trained from scratch, 2 epochs of
@@ -257,7 +258,8 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
     s = dict(unfair_epochs=unmitigated_epochs(dataset, architecture), unfair_batch_size=64,
              train_rows=unmitigated_train_rows(dataset, architecture), start="scratch",
              lambdas=dict(RECIPE_LAMBDAS), pretrain_epochs=2, adversary_epochs=5, batch_size=32,
-             adversary_batch_size=128, classifier_steps=2, lr=PAPER_LR, classifier_lr=PAPER_LR, seed=0,
+             adversary_batch_size=128, classifier_steps=2, learning_rate=PAPER_LR,
+             classifier_learning_rate=PAPER_LR, seed=0,
              adversary_rows=None, eval_every=1)
     if architecture == "linear":
         s["n_iterations"] = runtime.scale(default=164, fast=20)
@@ -270,7 +272,8 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
 
 
 _GAME_KEYS = ("lambdas", "pretrain_epochs", "adversary_epochs", "n_iterations", "batch_size",
-              "adversary_batch_size", "adversary_rows", "classifier_steps", "lr", "classifier_lr", "seed",
+              "adversary_batch_size", "adversary_rows", "classifier_steps", "learning_rate",
+              "classifier_learning_rate", "seed",
               "eval_every")
 
 #: Settings of a reading of the paper beside the game's (:func:`book_models`), with the book's values:
@@ -297,7 +300,7 @@ def first_game(dataset: str, architecture: str) -> dict:
     s = dict(start="unmitigated", pretrain_epochs=0,
              n_iterations=runtime.paper_scale(default=100, fast=20 if architecture == "linear" else 4, paper=164))
     if architecture == "cnn":
-        s.update(features_as="sequence", classifier_lr=1e-4,
+        s.update(features_as="sequence", classifier_learning_rate=1e-4,
                  lambdas={k: v * CNN_LAMBDA_FACTOR for k, v in RECIPE_LAMBDAS.items()},
                  adversary_rows=runtime.paper_scale(default=2000, fast=200, paper=None))
     return s
@@ -307,7 +310,7 @@ def first_game(dataset: str, architecture: str) -> dict:
 #: the book's game), as changes of :func:`first_game`: trained from scratch with the recipe's
 #: pretraining (2 epochs, then 164 rounds), Adam at the paper's 0.001 with the recipe's weights for
 #: both architectures, the adversary on every training row, and the kernel-1 CNN.
-_LITERAL = dict(start="scratch", pretrain_epochs=2, n_iterations=164, classifier_lr=PAPER_LR,
+_LITERAL = dict(start="scratch", pretrain_epochs=2, n_iterations=164, classifier_learning_rate=PAPER_LR,
                 lambdas=dict(RECIPE_LAMBDAS), adversary_rows=None, features_as="channels")
 
 #: The readings of the auditability paper's pivot that :func:`book_models` can train (``reading=``):
@@ -317,7 +320,7 @@ _LITERAL = dict(start="scratch", pretrain_epochs=2, n_iterations=164, classifier
 PIVOT_READINGS = {
     "first game": {},
     "kernel-1 CNN": dict(features_as="channels"),
-    "Adam 1e-3, recipe's weights": dict(classifier_lr=PAPER_LR, lambdas=dict(RECIPE_LAMBDAS)),
+    "Adam 1e-3, recipe's weights": dict(classifier_learning_rate=PAPER_LR, lambdas=dict(RECIPE_LAMBDAS)),
     "from scratch, 2 + 164 rounds": dict(start="scratch", pretrain_epochs=2, n_iterations=164),
     "balanced class weights": dict(adversary_class_weight="balanced"),
     "standardised protected inputs": dict(standardize_protected=True),
@@ -384,7 +387,7 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     with the same arguments gets the same two models (the second from the cache).
 
     For an ablation, keyword ``overrides`` replace settings of the game (``lambdas``,
-    ``n_iterations``, ``adversary_rows``, ``classifier_lr``, ...: the keys of
+    ``n_iterations``, ``adversary_rows``, ``classifier_learning_rate``, ...: the keys of
     :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes), and
     ``include_protected=False`` trains both models without race and sex among their inputs (the
     adversary still sees both). ``start="scratch"`` (the book's) trains the "fair" model from a
@@ -441,7 +444,7 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
         else:
             fair = copy.deepcopy(unfair)
         fair, h_fair = adversarial.train_adversarial(
-            fair, X, y, S, X_test=sp.X_test, y_test=sp.y_test, S_test=sp.S_test[["race", "sex"]],
+            fair, X, y, S, eval_set=(sp.X_test, sp.y_test, sp.S_test[["race", "sex"]]),
             progress=progress, desc=f"'fair' {architecture} on {dataset}",
             adversary_class_weight=st["adversary_class_weight"], **{k: st[k] for k in _GAME_KEYS})
     return BookModels(dataset, architecture, sp, unfair, fair, h_unfair, h_fair, st, np.arange(n))
@@ -560,13 +563,13 @@ _KINDS = ("GP", "GP*", "FairGP", "FairGP*")
 
 
 def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, seed: int = 0,
-               eval_every: int = 0, progress: bool | None = None, desc: str | None = None, **settings):
+               eval_every: int | None = None, progress: bool | None = None, desc: str | None = None, **settings):
     """Fit a ``"GP"``, ``"GP*"``, ``"FairGP"`` or ``"FairGP*"`` on a split, as the FairGP chapters do.
 
     A star reads ``s`` as an input. FairGP's debiasing parameters are ``parameters`` if given,
     else :func:`fairnotes.target_labels.parity_parameters` of the *training* part's base rates
     and ``target`` (demographic parity). Fit settings: :func:`fairgp_settings` with ``settings``
-    overriding. ``eval_every`` records accuracy and group rates on the test part during training;
+    overriding. ``eval_every`` (steps) records accuracy and group rates on the test part during training;
     ``progress`` and ``desc`` (default ``kind``) set the progress bar.
     Returns the fitted :class:`fairnotes.fairgp.FairGP`. See the chapter :doc:`/book/fairgp_parity`.
     """
@@ -586,7 +589,8 @@ def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, se
     clf = fairgp.FairGP(P, s_as_input=kind.endswith("*"), seed=seed, desc=desc or kind, progress=progress,
                         **fairgp_settings(**settings))
     return clf.fit(sp.X_train, sp.y_train, sp.s_train,
-                   eval_set=(sp.X_test, sp.y_test, sp.s_test) if eval_every else None, eval_every=eval_every)
+                   eval_set=(sp.X_test, sp.y_test, sp.s_test) if eval_every is not None else None,
+                   eval_every=eval_every)
 
 
 # --------------------------------------------------------------------------- target labels for every model
@@ -599,7 +603,7 @@ TARGET_ARCHITECTURES = ("logistic", "linear", "cnn")
 def target_label_settings(dataset: str, architecture: str) -> dict:
     """Training settings of a model trained through target labels (or its BCE baseline).
 
-    Keys: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``seed`` (of
+    Keys: ``epochs``, ``batch_size``, ``learning_rate``, ``weight_decay``, ``seed`` (of
     :func:`fairnotes.models.train` and :func:`fairnotes.models.make_model`), ``train_rows`` (the
     first rows of the shuffled training part, ``None``: all), ``test_history`` (evaluate the
     test part after every epoch, for the history) and ``start`` (``None``: train from the seeded
@@ -617,9 +621,10 @@ def target_label_settings(dataset: str, architecture: str) -> dict:
         raise ValueError(f"dataset must be 'adult' or 'compas', got {dataset!r}")
     if architecture not in TARGET_ARCHITECTURES:
         raise ValueError(f"architecture must be one of {list(TARGET_ARCHITECTURES)}, got {architecture!r}")
-    s = dict(batch_size=64, lr=PAPER_LR, weight_decay=0.0, seed=0, train_rows=None, test_history=True, start=None)
+    s = dict(batch_size=64, learning_rate=PAPER_LR, weight_decay=0.0, seed=0, train_rows=None, test_history=True,
+             start=None)
     if architecture == "logistic":
-        s.update(epochs=runtime.scale(default=10, fast=2), batch_size=256, lr=1e-2)
+        s.update(epochs=runtime.scale(default=10, fast=2), batch_size=256, learning_rate=1e-2)
     else:
         s["epochs"] = unmitigated_epochs(dataset, architecture)
         s["train_rows"] = unmitigated_train_rows(dataset, architecture)
@@ -675,14 +680,13 @@ def target_label_model(
         model = copy.deepcopy(model)
     else:
         model = models.make_model(architecture, sp.n_features, seed=st["seed"])
-    kw = dict(epochs=st["epochs"], batch_size=st["batch_size"], lr=st["lr"], weight_decay=st["weight_decay"],
+    kw = dict(epochs=st["epochs"], batch_size=st["batch_size"], learning_rate=st["learning_rate"],
+              weight_decay=st["weight_decay"],
               seed=st["seed"], progress=progress, cache=cache, desc=desc or f"{architecture} on {dataset}")
-    if st["test_history"]:
-        kw.update(X_test=sp.X_test, y_test=sp.y_test)
     if parameters is not None:
-        kw.update(s_train=sp.s_train[:n], loss=models.TargetLabelLoss(parameters))
-        if st["test_history"]:
-            kw["s_test"] = sp.s_test
+        kw.update(s=sp.s_train[:n], loss=models.TargetLabelLoss(parameters))
+    if st["test_history"]:
+        kw["eval_set"] = (sp.X_test, sp.y_test, sp.s_test if parameters is not None else None)
     with _torch.num_threads(None if architecture == "cnn" else 1):
         model, history = models.train(model, sp.X_train[:n], sp.y_train[:n], **kw)
     return model, history, sp

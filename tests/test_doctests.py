@@ -27,7 +27,8 @@ EXAMPLES = {
     "fairnotes.sensitivity": ["prediction_sensitivity", "smooth_prediction_sensitivity"],
     "fairnotes.audit": ["audit"],
     "fairnotes.evaluation": ["audit_card"],
-    "fairnotes.models": ["TargetLabelLoss"],
+    "fairnotes.models": ["TargetLabelLoss", "train"],
+    "fairnotes.adversarial": ["train_adversarial"],
 }
 #: Needs TensorFlow and GPflow (the ``gp`` extra): run by :func:`test_fairgp_examples`.
 GP_EXAMPLES = {"fairnotes.fairgp": ["FairGP"]}

@@ -97,8 +97,8 @@ def test_fairgp_raises_the_acceptance_rate_toward_the_target():
     assert abs(rate_fair - target) < abs(rate_gp - target)
     # ... and the privileged group's falls
     assert fair.predict(x)[s == 1].mean() < gp.predict(x)[s == 1].mean()
-    hist = fair.history.frame
-    assert list(hist["step"])[-1] == 250 and np.isfinite(hist["elbo"]).all()
+    hist = fair.history
+    assert list(hist["step"])[-1] == 250 and np.isfinite(hist["train_elbo"]).all()
 
 
 def test_fairgp_star_needs_s_and_probability_is_differentiable():
@@ -179,19 +179,19 @@ def test_stopping_rule_stops_restores_the_best_step_and_needs_validation():
     kw = dict(num_inducing=10, batch_size=100, steps=2000, learning_rate=0.05, seed=0, progress=False)
     clf = fg.FairGP(None, patience=3, **kw).fit(x[tr], y[tr], s[tr], validation=(x[va], y[va], s[va]),
                                                 eval_every=10)
-    h = clf.history.frame
+    h = clf.history
     assert h["step"].iloc[-1] < 2000                       # it stopped before the most steps
-    best = int(h.loc[h["val_log_density"].idxmax(), "step"])
+    best = int(h.loc[h["validation_log_density"].idxmax(), "step"])
     assert clf.best_step == best
     assert h["step"].iloc[-1] == best + 3 * 10             # three evaluations without improvement
     # the model holds the best step's parameters: its held-out log density is the best one recorded
     Xv, Yv = tf.constant(x[va]), tf.constant(fg.pack_labels(y[va], s[va]))
     np.testing.assert_allclose(clf.model.predict_log_density((Xv, Yv)).numpy().mean(),
-                               h["val_log_density"].max(), rtol=1e-9)
+                               h["validation_log_density"].max(), rtol=1e-9)
     # without a rule the validation density is only recorded
     free = fg.FairGP(None, **dict(kw, steps=30)).fit(x[tr], y[tr], s[tr], validation=(x[va], y[va], s[va]),
                                                      eval_every=10)
-    assert list(free.history.frame["step"]) == [10, 20, 30] and free.best_step == 30
+    assert list(free.history["step"]) == [10, 20, 30] and free.best_step == 30
 
 
 def test_a_reused_training_step_gives_the_fit_of_a_new_one(monkeypatch):
@@ -216,7 +216,7 @@ def test_a_reused_training_step_gives_the_fit_of_a_new_one(monkeypatch):
     assert reused.model is not other.model
     for a, b in zip(new.model.variables, reused.model.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    np.testing.assert_array_equal(new.history.frame["elbo"], reused.history.frame["elbo"])
+    np.testing.assert_array_equal(new.history["train_elbo"], reused.history["train_elbo"])
     np.testing.assert_array_equal(other.predict_proba(x2, s2), p_other)
     # another shape traces its own step
     fg.FairGP(P, seed=0, **kw).fit(x, y, s)
@@ -267,3 +267,20 @@ def test_debiasing_parameters_do_not_shadow_gpflows_parameters():
     lik = fg.FairGPLikelihood(P)
     np.testing.assert_allclose(lik.debiasing_parameters, P)
     assert isinstance(lik.parameters, tuple)   # gpflow.Module.parameters, not ours
+
+
+def test_history_follows_the_trainers_contract():
+    """eval_set and validation recorded every eval_every steps and at the end, as the other trainers do."""
+    x, y, s = _toy(n=200, seed=5)
+    kw = dict(num_inducing=5, batch_size=50, steps=25, learning_rate=0.05, seed=0, progress=False)
+    clf = fg.FairGP(None, **kw).fit(x[:150], y[:150], s[:150], eval_set=(x[150:], y[150:], s[150:]),
+                                    eval_every=10, validation=(x[150:], y[150:], s[150:]))
+    h = clf.history
+    assert h["step"].tolist() == [10, 20, 25]
+    assert list(h.columns[:2]) == ["step", "train_elbo"] and h.columns[-1] == "seconds"
+    assert {"eval_accuracy", "eval_DI", "eval_PR0", "eval_PR1", "validation_log_density"} <= set(h.columns)
+    assert h["eval_accuracy"].iloc[-1] == pytest.approx((clf.predict(x[150:]) == y[150:]).mean())
+    with pytest.raises(ValueError, match="eval_every"):
+        fg.FairGP(None, **kw).fit(x, y, s, eval_set=(x, y, s), eval_every=0)
+    with pytest.raises(ValueError, match=r"eval_set must be a tuple \(X, y, s\)"):
+        fg.FairGP(None, **kw).fit(x, y, s, eval_set=(x, y))

@@ -87,22 +87,39 @@ def test_cnn_rejects_even_kernel():
 def test_train_history_and_learning(arch):
     X, y = _data(n=300, d=6)
     m = _tiny(arch, 6)
-    m, hist = models.train(m, X[:240], y[:240], X_test=X[240:], y_test=y[240:], epochs=12,
-                           batch_size=32, lr=0.01, cache=False, progress=False)
-    assert list(hist.columns) == ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"]
+    m, hist = models.train(m, X[:240], y[:240], eval_set=(X[240:], y[240:]), epochs=12,
+                           batch_size=32, learning_rate=0.01, cache=False, progress=False)
+    assert list(hist.columns) == ["step", "epoch", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy",
+                                  "seconds"]
     assert hist["epoch"].tolist() == list(range(1, 13))
+    assert hist["step"].tolist() == [8 * e for e in range(1, 13)]   # 240 rows in mini-batches of 32
+    assert hist["seconds"].is_monotonic_increasing
     assert hist["train_loss"].iloc[-1] < hist["train_loss"].iloc[0]
-    assert hist["test_accuracy"].iloc[-1] > 0.75
+    assert hist["eval_accuracy"].iloc[-1] > 0.75
     assert hist.attrs["cached"] is False
     assert not m.training
     acc = (models.predict(m, X[240:]) == y[240:]).mean()
-    assert acc == pytest.approx(hist["test_accuracy"].iloc[-1])
+    assert acc == pytest.approx(hist["eval_accuracy"].iloc[-1])
 
 
-def test_train_without_test_has_no_test_columns():
+def test_train_without_eval_set_has_no_eval_columns():
     X, y = _data()
     _, hist = models.train(_tiny("linear", 6), X, y, epochs=2, cache=False, progress=False)
-    assert list(hist.columns) == ["epoch", "train_loss", "train_accuracy", "seconds"]
+    assert list(hist.columns) == ["step", "epoch", "train_loss", "train_accuracy", "seconds"]
+
+
+def test_eval_every_counts_steps_and_changes_no_weight():
+    """Evaluating inside an epoch (dropout off, then on again) draws no random number."""
+    X, y = _data()   # 200 rows, mini-batches of 32: 7 steps per epoch
+    kw = dict(epochs=3, batch_size=32, seed=2, cache=False, progress=False)
+    m1, h1 = models.train(_tiny("linear", 6), X, y, **kw)
+    m2, h2 = models.train(_tiny("linear", 6), X, y, eval_set=(X[:50], y[:50]), eval_every=5, **kw)
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert h1["step"].tolist() == [7, 14, 21]
+    assert h2["step"].tolist() == [5, 10, 15, 20, 21] and h2["epoch"].tolist() == [1, 2, 3, 3, 3]
+    # the training loss of a row is the mean over the mini-batches since the previous row
+    assert h2["eval_accuracy"].iloc[-1] == pytest.approx((models.predict(m2, X[:50]) == y[:50]).mean())
 
 
 @pytest.mark.parametrize("arch", ["linear", "cnn"])
@@ -147,8 +164,11 @@ def test_progress_bar_shown_when_asked(capsys):
 @pytest.mark.parametrize("kwargs, exc", [
     (dict(epochs=0), ValueError),
     (dict(batch_size=0), ValueError),
-    (dict(lr=-1.0), ValueError),
-    (dict(X_test=np.zeros((3, 6), np.float32)), ValueError),  # y_test missing
+    (dict(learning_rate=-1.0), ValueError),
+    (dict(eval_every=0), ValueError),
+    (dict(eval_set=(np.zeros((3, 6), np.float32),)), ValueError),  # y missing
+    (dict(eval_set=(np.zeros((3, 6), np.float32), np.zeros(3), np.zeros(3))), ValueError),  # s without its loss
+    (dict(s=np.zeros(200)), ValueError),  # s is read by a target-label loss only
 ])
 def test_train_rejects_bad_arguments(kwargs, exc):
     X, y = _data()
@@ -191,7 +211,7 @@ def test_cache_reuses_exactly_and_keys_on_arguments(tmp_path, monkeypatch):
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
     pd.testing.assert_frame_equal(h1, h2, check_dtype=False)
     # any change of argument, data or initial weights is a new entry
-    _, h3 = models.train(_tiny("linear", 6), X, y, epochs=2, lr=0.01, cache=True, progress=False)
+    _, h3 = models.train(_tiny("linear", 6), X, y, epochs=2, learning_rate=0.01, cache=True, progress=False)
     _, h4 = models.train(_tiny("linear", 6), X[:-1], y[:-1], epochs=2, cache=True, progress=False)
     _, h5 = models.train(_tiny("linear", 6, seed=9), X, y, epochs=2, cache=True, progress=False)
     assert not any(h.attrs["cached"] for h in (h3, h4, h5))
@@ -200,3 +220,22 @@ def test_cache_reuses_exactly_and_keys_on_arguments(tmp_path, monkeypatch):
     monkeypatch.setenv("FAIRNOTES_MODEL_CACHE", "0")
     _, h6 = models.train(_tiny("linear", 6), X, y, epochs=2, progress=False)
     assert h6.attrs["cached"] is False
+
+
+def test_cache_entries_written_before_the_common_history_read_with_its_columns(tmp_path, monkeypatch):
+    """An entry from before the trainers' common history (per-epoch seconds, test_ columns, no step)."""
+    monkeypatch.setenv("FAIRNOTES_CACHE_DIR", str(tmp_path))
+    X, y = _data()
+    _, h1 = models.train(_tiny("linear", 6), X, y, eval_set=(X, y), epochs=3, batch_size=64, cache=True,
+                         progress=False)
+    (path,) = tmp_path.glob("*.pt")
+    payload = torch.load(path, weights_only=True)
+    old = {"epoch": h1["epoch"].tolist(), "train_loss": h1["train_loss"].tolist(),
+           "train_accuracy": h1["train_accuracy"].tolist(), "test_loss": h1["eval_loss"].tolist(),
+           "test_accuracy": h1["eval_accuracy"].tolist(), "seconds": [1.0, 2.0, 3.0]}
+    torch.save(dict(payload, history=old), path)
+    _, h2 = models.train(_tiny("linear", 6), X, y, eval_set=(X, y), epochs=3, batch_size=64, cache=True,
+                         progress=False)
+    assert h2.attrs["cached"] is True
+    pd.testing.assert_frame_equal(h1.drop(columns="seconds"), h2.drop(columns="seconds"), check_dtype=False)
+    assert h2["step"].tolist() == [4, 8, 12] and h2["seconds"].tolist() == [1.0, 3.0, 6.0]

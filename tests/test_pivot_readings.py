@@ -114,8 +114,8 @@ def test_balanced_weights_change_the_game_and_are_checked():
     _, h0 = adv.train_adversarial(m0, X, y, S, **kw)
     _, h1 = adv.train_adversarial(m1, X, y, S, adversary_class_weight="balanced", **kw)
     # the pretrained classifier is the same; the adversary's weighted loss is not
-    assert h0["accuracy"].iloc[0] == pytest.approx(h1["accuracy"].iloc[0])
-    assert h0["adversary_loss"].iloc[0] != pytest.approx(h1["adversary_loss"].iloc[0])
+    assert h0["eval_accuracy"].iloc[0] == pytest.approx(h1["eval_accuracy"].iloc[0])
+    assert h0["train_adversary_loss"].iloc[0] != pytest.approx(h1["train_adversary_loss"].iloc[0])
     assert not torch.allclose(m0.net[0].weight, m1.net[0].weight)
     with pytest.raises(ValueError, match="adversary_class_weight"):
         adv.train_adversarial(models.make_model("linear", 4, seed=0), X, y, S, adversary_class_weight="equal", **kw)
@@ -160,7 +160,8 @@ def test_pivot_readings_apply_where_they_change_something(monkeypatch):
     assert presets.pivot_reading("Adam 1e-3, recipe's weights", "adult", "linear") is None   # the linear's already
     assert presets.pivot_reading("with decile_score", "adult", "cnn") is None      # COMPAS only
     literal = presets.pivot_reading("literal", "compas", "cnn")
-    assert literal == dict(start="scratch", pretrain_epochs=2, n_iterations=164, classifier_lr=presets.PAPER_LR,
+    assert literal == dict(start="scratch", pretrain_epochs=2, n_iterations=164,
+                           classifier_learning_rate=presets.PAPER_LR,
                            lambdas=presets.RECIPE_LAMBDAS, adversary_rows=None, features_as="channels")
     # the literal reading is the book's game: every setting it names is pivot_settings' own
     book = {**presets.pivot_settings("compas", "cnn"), **presets.READING_DEFAULTS}

@@ -54,11 +54,13 @@ def test_pivot_settings_read_the_paper_literally():
     the first game's CNN scaled the weights, learnt 10 times slower and started from the unmitigated model."""
     for dataset, arch in (("adult", "cnn"), ("compas", "linear")):
         st = presets.pivot_settings(dataset, arch)
-        assert st["lambdas"] == presets.RECIPE_LAMBDAS and st["classifier_lr"] == st["lr"] == presets.PAPER_LR
+        assert st["lambdas"] == presets.RECIPE_LAMBDAS
+        assert st["classifier_learning_rate"] == st["learning_rate"] == presets.PAPER_LR
         assert st["start"] == "scratch" and st["pretrain_epochs"] == 2
     first = presets.first_game("adult", "cnn")
     assert first["lambdas"] == {k: v * presets.CNN_LAMBDA_FACTOR for k, v in presets.RECIPE_LAMBDAS.items()}
-    assert first["start"] == "unmitigated" and first["classifier_lr"] == 1e-4 and first["features_as"] == "sequence"
+    assert first["start"] == "unmitigated" and first["classifier_learning_rate"] == 1e-4
+    assert first["features_as"] == "sequence"
     assert "features_as" not in presets.first_game("adult", "linear")
     with pytest.raises(ValueError, match="architecture"):
         presets.pivot_settings("adult", "rnn")

@@ -215,16 +215,17 @@ def _state_equal(a, b):
 @pytest.mark.parametrize("arch", ["logistic", "linear"])
 def test_identity_run_equals_bce_training_exactly(arch):
     X, y, s = _biased(300)
-    kw = dict(X_test=X[:50], y_test=y[:50], epochs=3, batch_size=32, lr=0.01, seed=3, cache=False, progress=False)
-    m1, h1 = models.train(models.make_model(arch, 5, seed=0), X, y, **kw)
-    m2, h2 = models.train(models.make_model(arch, 5, seed=0), X, y, s_train=s, s_test=s[:50],
+    kw = dict(epochs=3, batch_size=32, learning_rate=0.01, seed=3, cache=False, progress=False)
+    m1, h1 = models.train(models.make_model(arch, 5, seed=0), X, y, eval_set=(X[:50], y[:50]), **kw)
+    kw["eval_set"] = (X[:50], y[:50], s[:50])
+    m2, h2 = models.train(models.make_model(arch, 5, seed=0), X, y, s=s,
                           loss=models.TargetLabelLoss(tl.identity_parameters()), **kw)
     assert _state_equal(m1, m2)
     pd.testing.assert_frame_equal(h1.drop(columns="seconds"), h2.drop(columns="seconds"))
     # the general log-sum-exp path gives the same model up to rounding
     general = models.TargetLabelLoss(tl.identity_parameters())
     general.identity = False
-    m3, _ = models.train(models.make_model(arch, 5, seed=0), X, y, s_train=s, s_test=s[:50], loss=general, **kw)
+    m3, _ = models.train(models.make_model(arch, 5, seed=0), X, y, s=s, loss=general, **kw)
     for k, v in m1.state_dict().items():
         np.testing.assert_allclose(m3.state_dict()[k].numpy(), v.numpy(), atol=1e-4)
 
@@ -234,7 +235,7 @@ def test_training_moves_selection_rates_towards_the_target():
     base = np.array([y[s == 0].mean(), y[s == 1].mean()])
     target = base.mean()
     P = tl.parity_parameters(base, "mean")
-    kw = dict(epochs=10, batch_size=64, lr=0.01, seed=0, cache=False, progress=False)
+    kw = dict(epochs=10, batch_size=64, learning_rate=0.01, seed=0, cache=False, progress=False)
     Xstar = np.column_stack([X, s]).astype(np.float32)   # the "*" variant: s is also an input
 
     def rates(model, X_):
@@ -242,8 +243,8 @@ def test_training_moves_selection_rates_towards_the_target():
         return np.array([p[s == g].mean() for g in (0, 1)])
 
     r_bce = rates(models.train(models.make_model("logistic", 5, seed=0), X, y, **kw)[0], X)
-    fair, hist = models.train(models.make_model("logistic", 5, seed=0), X, y, s_train=s, loss=models.TargetLabelLoss(P), **kw)
-    star, _ = models.train(models.make_model("logistic", 6, seed=0), Xstar, y, s_train=s,
+    fair, hist = models.train(models.make_model("logistic", 5, seed=0), X, y, s=s, loss=models.TargetLabelLoss(P), **kw)
+    star, _ = models.train(models.make_model("logistic", 6, seed=0), Xstar, y, s=s,
                            loss=models.TargetLabelLoss(P), **kw)
     assert hist["train_loss"].iloc[-1] < hist["train_loss"].iloc[0]
     for r in (rates(fair, X), rates(star, Xstar)):
@@ -262,17 +263,18 @@ def test_cache_key_holds_the_parameters_and_s(tmp_path, monkeypatch):
 
     assert run() is False and run() is True
     bce_files = set(tmp_path.iterdir())
-    assert run(s_train=s, loss=models.TargetLabelLoss(P_DP)) is False     # a new key: not BCE's entry
-    assert run(s_train=s, loss=models.TargetLabelLoss(P_DP)) is True
-    assert run(s_train=s, loss=models.TargetLabelLoss(P_ANY)) is False    # other parameters
-    assert run(s_train=1 - s, loss=models.TargetLabelLoss(P_DP)) is False  # other s
-    assert run(s_train=s, loss=models.TargetLabelLoss(tl.identity_parameters())) is False
+    assert run(s=s, loss=models.TargetLabelLoss(P_DP)) is False     # a new key: not BCE's entry
+    assert run(s=s, loss=models.TargetLabelLoss(P_DP)) is True
+    assert run(s=s, loss=models.TargetLabelLoss(P_ANY)) is False    # other parameters
+    assert run(s=1 - s, loss=models.TargetLabelLoss(P_DP)) is False  # other s
+    assert run(s=s, loss=models.TargetLabelLoss(tl.identity_parameters())) is False
     assert len(set(tmp_path.iterdir())) == len(bce_files) + 4
     assert run() is True                                                   # BCE's key is unchanged
 
 
 def test_bce_cache_key_is_what_it_was():
-    """Without a target-label loss the key is computed from exactly today's arguments and arrays."""
+    """Without a target-label loss the key is computed from exactly the arguments and arrays it always was
+    (the learning rate as ``lr``, as before it was called ``learning_rate``; no ``eval_every`` unless given)."""
     from fairnotes import _cache
 
     X, y, _ = _biased(100)
@@ -300,20 +302,22 @@ def test_train_validation_messages():
     m = models.make_model("logistic", 5, seed=0)
     loss = models.TargetLabelLoss(P_DP)
     kw = dict(epochs=1, cache=False, progress=False)
-    with pytest.raises(ValueError, match="needs s_train"):
+    with pytest.raises(ValueError, match="needs s, the 0/1 protected attribute"):
         models.train(m, X, y, loss=loss, **kw)
-    with pytest.raises(ValueError, match="s_train/s_test are read only by a target-label loss"):
-        models.train(m, X, y, s_train=s, **kw)
-    with pytest.raises(ValueError, match="give s_test exactly when test data are given"):
-        models.train(m, X, y, X_test=X, y_test=y, s_train=s, loss=loss, **kw)
-    with pytest.raises(ValueError, match=r"s_train must have shape \(100,\)"):
-        models.train(m, X, y, s_train=s[:10], loss=loss, **kw)
-    with pytest.raises(ValueError, match="s_train must hold only 0 and 1"):
-        models.train(m, X, y, s_train=s + 1, loss=loss, **kw)
+    with pytest.raises(ValueError, match="s is read only by a target-label loss"):
+        models.train(m, X, y, s=s, **kw)
+    with pytest.raises(ValueError, match="s is read only by a target-label loss"):
+        models.train(m, X, y, eval_set=(X, y, s), **kw)
+    with pytest.raises(ValueError, match=r"eval_set must be \(X, y, s\), with s"):
+        models.train(m, X, y, eval_set=(X, y), s=s, loss=loss, **kw)
+    with pytest.raises(ValueError, match=r"s must have shape \(100,\)"):
+        models.train(m, X, y, s=s[:10], loss=loss, **kw)
+    with pytest.raises(ValueError, match="s must hold only 0 and 1"):
+        models.train(m, X, y, s=s + 1, loss=loss, **kw)
     with pytest.raises(TypeError, match="TargetLabelLoss"):
-        models.train(m, X, y, s_train=s, loss=torch.nn.BCEWithLogitsLoss(), **kw)
+        models.train(m, X, y, s=s, loss=torch.nn.BCEWithLogitsLoss(), **kw)
     with pytest.raises(ValueError, match="one output"):
-        models.train(models.make_model("linear", 5, n_outputs=2), X, np.column_stack([y, y]), s_train=s,
+        models.train(models.make_model("linear", 5, n_outputs=2), X, np.column_stack([y, y]), s=s,
                      loss=loss, **kw)
 
 
@@ -337,11 +341,11 @@ def test_target_label_settings_and_their_checks():
     for dataset in ("adult", "compas"):
         for arch in presets.TARGET_ARCHITECTURES:
             st = presets.target_label_settings(dataset, arch)
-            assert {"epochs", "batch_size", "lr", "weight_decay", "seed", "train_rows", "test_history",
+            assert {"epochs", "batch_size", "learning_rate", "weight_decay", "seed", "train_rows", "test_history",
                     "start"} == set(st)
     lin = presets.target_label_settings("compas", "linear")       # the unmitigated model's settings
     assert lin["epochs"] == presets.unmitigated_epochs("compas", "linear") and lin["batch_size"] == 64
-    assert lin["lr"] == presets.PAPER_LR and lin["start"] is None
+    assert lin["learning_rate"] == presets.PAPER_LR and lin["start"] is None
     cnn = presets.target_label_settings("adult", "cnn")         # the CNN too: the unmitigated CNN's settings
     assert cnn["start"] is None and cnn["epochs"] == presets.unmitigated_epochs("adult", "cnn")
     assert cnn["train_rows"] == presets.unmitigated_train_rows("adult", "cnn")

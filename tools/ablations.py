@@ -218,7 +218,7 @@ def _fairgp_row(adult, attr, seed, label, kind, cfg) -> dict:
             "encoding": "benchmark" if cfg.get("benchmark") else cfg.get("encoding", "ordinal"),
             "features": sp.n_features,
             "M": settings["num_inducing"], "train rows": len(y), "steps": int(clf.best_step),
-            "steps run": int(clf.history.frame["step"].iloc[-1]),
+            "steps run": int(clf.history["step"].iloc[-1]),
             "group correlation": clf.group_correlation() if star else np.nan,
             "seconds": seconds, **{k: summary[k] for k in ("accuracy", "DI", "PR0", "PR1")}}
 
@@ -392,9 +392,9 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
     sp = bm.split
     unfair, fair = bm.predictions()
     if noise_floor:
-        last = {"accuracy": float((fair == sp.y_test).mean()),
-                "p_rule_race": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["race"].to_numpy()),
-                "p_rule_sex": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["sex"].to_numpy())}
+        last = {"eval_accuracy": float((fair == sp.y_test).mean()),
+                "eval_p_rule_race": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["race"].to_numpy()),
+                "eval_p_rule_sex": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["sex"].to_numpy())}
     else:
         last = bm.fair_history.iloc[-1]
     lam = bm.settings["lambdas"]
@@ -402,8 +402,8 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
            "lambda race": 0.0 if noise_floor else lam["race"], "lambda sex": 0.0 if noise_floor else lam["sex"],
            "rounds": bm.settings["n_iterations"], "start": bm.settings.get("start", "unmitigated"),
            "adversary rows": bm.settings["adversary_rows"] or len(bm.train_index),
-           "protected inputs": include, "accuracy": float(last["accuracy"]),
-           "p-rule race": float(last["p_rule_race"]), "p-rule sex": float(last["p_rule_sex"]),
+           "protected inputs": include, "accuracy": float(last["eval_accuracy"]),
+           "p-rule race": float(last["eval_p_rule_race"]), "p-rule sex": float(last["eval_p_rule_sex"]),
            "!Match": int(evaluation.match_labels(unfair, fair).sum()), "test rows": len(unfair),
            "seconds": seconds}
     limit = PIVOT_CNN_ADULT_ROWS if (dataset, architecture) == ("adult", "cnn") else PIVOT_ROWS
@@ -483,22 +483,22 @@ def _pivot_reading_row(dataset, architecture, reading) -> dict:
     row = {"dataset": dataset, "architecture": architecture, "reading": reading,
            "CNN layout": st["features_as"] if architecture == "cnn" else "", "features": st["features"],
            "start": st["start"], "pretrain epochs": st["pretrain_epochs"], "rounds": st["n_iterations"],
-           "classifier lr": st["classifier_lr"], "lambda race": st["lambdas"]["race"],
+           "classifier lr": st["classifier_learning_rate"], "lambda race": st["lambdas"]["race"],
            "lambda sex": st["lambdas"]["sex"], "class weights": st["adversary_class_weight"] or "none",
            "standardised protected": st["standardize_protected"],
            "adversary rows": st["adversary_rows"] or len(bm.train_index), "input features": sp.n_features,
            "accuracy unmitigated": float((unfair == sp.y_test).mean()),
            "p-rule race unmitigated": metrics.p_percent_rule(sp.y_test, unfair, s=sp.S_test["race"].to_numpy()),
            "p-rule sex unmitigated": metrics.p_percent_rule(sp.y_test, unfair, s=sp.S_test["sex"].to_numpy()),
-           "accuracy": float(h["accuracy"].iloc[-1]), "p-rule race": float(h["p_rule_race"].iloc[-1]),
-           "p-rule sex": float(h["p_rule_sex"].iloc[-1]),
-           "p-rule race, last 5 evaluations: min": float(tail["p_rule_race"].min()),
-           "p-rule race, last 5 evaluations: max": float(tail["p_rule_race"].max()),
-           "p-rule sex, last 5 evaluations: min": float(tail["p_rule_sex"].min()),
-           "p-rule sex, last 5 evaluations: max": float(tail["p_rule_sex"].max()),
+           "accuracy": float(h["eval_accuracy"].iloc[-1]), "p-rule race": float(h["eval_p_rule_race"].iloc[-1]),
+           "p-rule sex": float(h["eval_p_rule_sex"].iloc[-1]),
+           "p-rule race, last 5 evaluations: min": float(tail["eval_p_rule_race"].min()),
+           "p-rule race, last 5 evaluations: max": float(tail["eval_p_rule_race"].max()),
+           "p-rule sex, last 5 evaluations: min": float(tail["eval_p_rule_sex"].min()),
+           "p-rule sex, last 5 evaluations: max": float(tail["eval_p_rule_sex"].max()),
            "!Match": int(evaluation.match_labels(unfair, fair).sum()), "test rows": len(unfair),
            # training times as measured when each network was trained (the cache keeps them)
-           "unmitigated training seconds": float(bm.unfair_history["seconds"].sum()),
+           "unmitigated training seconds": float(bm.unfair_history["seconds"].iloc[-1]),
            "mitigation seconds": float(h["seconds"].iloc[-1]),
            "cached": bool(bm.unfair_history.attrs.get("cached")) and bool(h.attrs.get("cached")),
            "seconds": seconds}
