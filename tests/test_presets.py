@@ -74,6 +74,9 @@ def test_fairgp_split_and_settings():
     assert onehot.n_features > sp.n_features
     with pytest.raises(ValueError, match="unknown split settings"):
         presets.fairgp_split("compas", "race", test_fraction=0.5)
+    with pytest.raises(ValueError, match="'adult' or 'compas'"):   # one name per dataset: no "propublica"
+        presets.fairgp_split("propublica", "race")
+    assert sp.data.name == "compas (FairGP)" and sp.data.frame.shape[0] == 6167
     with pytest.raises(ValueError, match="unknown FairGP settings"):
         presets.fairgp_settings(inducing=3)
     with pytest.raises(ValueError, match="kind"):
