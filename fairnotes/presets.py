@@ -236,8 +236,8 @@ RECIPE_LAMBDAS = {"race": 130.0, "sex": 30.0}
 def pivot_settings(dataset: str, architecture: str) -> dict:
     """The settings of the book's mitigated (pivot) model of one (dataset, architecture) pair.
 
-    Keys: ``unfair_epochs``, ``unfair_batch_size``, ``train_rows`` (the unmitigated model, as
-    :func:`unmitigated_model`), ``start`` (``"scratch"``: the mitigated model is a network of its own,
+    Keys: ``unmitigated_epochs``, ``unmitigated_batch_size``, ``train_rows`` (the unmitigated
+    model, as :func:`unmitigated_model`), ``start`` (``"scratch"``: the mitigated model is a network of its own,
     not a copy of the unmitigated one), and the arguments of
     :func:`fairnotes.adversarial.train_adversarial`: ``lambdas``, ``pretrain_epochs``,
     ``adversary_epochs``, ``n_iterations``, ``batch_size``, ``adversary_batch_size``,
@@ -254,7 +254,7 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
     (:data:`PIVOT_READINGS`).
     """
     _check_pair(dataset, architecture)
-    s = dict(unfair_epochs=unmitigated_epochs(dataset, architecture), unfair_batch_size=64,
+    s = dict(unmitigated_epochs=unmitigated_epochs(dataset, architecture), unmitigated_batch_size=64,
              train_rows=unmitigated_train_rows(dataset, architecture), start="scratch",
              lambdas=dict(RECIPE_LAMBDAS), pretrain_epochs=2, adversary_epochs=5, batch_size=32,
              adversary_batch_size=128, classifier_steps=2, lr=PAPER_LR, classifier_lr=PAPER_LR, seed=0,
@@ -392,8 +392,9 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     among their inputs; sex stays one, and the adversary still sees both. ``start="scratch"``
     (the book's) trains the mitigated model from a freshly initialised network (seed ``seed + 1``,
     so not the unmitigated model's initial weights) with the recipe's pretraining
-    (``pretrain_epochs``): two independently trained networks, as the paper trains "a fair model" beside "an unfair model"; ``start="unmitigated"`` starts it from a
-    copy of the unmitigated model (the first game, :func:`first_game`). See the chapter
+    (``pretrain_epochs``): two independently trained networks, as the paper trains "a fair model"
+    beside "an unfair model"; ``start="unmitigated"`` starts it from a copy of the unmitigated
+    model (the first game, :func:`first_game`). See the chapter
     :doc:`/book/adversarial`, section "The book's models", and :doc:`/book/audit`.
 
     Readings of the paper: the keys of :data:`READING_DEFAULTS` are settings too (``features``,
@@ -429,8 +430,8 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     # One thread for both architectures: a float sum's order depends on the thread count, so the
     # same seed gives the same networks (and the chapters' numbers) only on a fixed count.
     with _torch.num_threads(1):
-        unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
-                                                 batch_size=st["unfair_batch_size"], seed=st["seed"],
+        unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unmitigated_epochs"],
+                                                 batch_size=st["unmitigated_batch_size"], seed=st["seed"],
                                                  train_rows=st["train_rows"], progress=progress,
                                                  s_as_input=bool(s_as_input), features=st["features"],
                                                  standardize_protected=bool(st["standardize_protected"]),

@@ -373,8 +373,8 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
         from fairnotes import metrics, models
 
         st = bm.settings
-        other, _, _ = presets.unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
-                                                batch_size=st["unfair_batch_size"], seed=1, progress=False,
+        other, _, _ = presets.unmitigated_model(dataset, architecture, epochs=st["unmitigated_epochs"],
+                                                batch_size=st["unmitigated_batch_size"], seed=1, progress=False,
                                                 train_rows=st["train_rows"], features_as=st["features_as"])
         # seed=1 also draws another split: predict the book's test rows, as the audit chapter's exercise
         bm = presets.BookModels(dataset, architecture, bm.split, bm.unmitigated, other, bm.unmitigated_history,
