@@ -108,7 +108,7 @@ def unaware_network(epochs: int, fixed: tuple[str, ...]):
     ``(net, split, shift)``, as the chapters *Audits through proxies* and *Auditing a deployed model* build them."""
     from fairnotes import presets, shifts
 
-    net, _, sp = presets.unmitigated_model("adult", "linear", epochs=epochs, include_protected=False, progress=False)
+    net, _, sp = presets.unmitigated_model("adult", "linear", epochs=epochs, s_as_input=False, progress=False)
     shift = shifts.fit_shift(sp.X_train, sp.s_train, method="linear",
                                      fixed=[sp.feature_names.index(f) for f in fixed])
     return net, sp, shift

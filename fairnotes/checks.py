@@ -208,7 +208,7 @@ def _data_ex_2(answer, dataset, seed):
         raise ValueError("the first answer is 'yes' or 'no', the second 'towards' or 'away'")
     di = {}
     for keep in (True, False):
-        sp = data.split(dataset, "sex", test_size=0.2, seed=seed, include_protected=keep)
+        sp = data.split(dataset, "sex", test_size=0.2, seed=seed, s_as_input=keep)
         clf = LogisticRegression(max_iter=scale(default=2000, fast=300)).fit(sp.X_train, sp.y_train)
         di[keep] = metrics.disparate_impact(sp.y_test, clf.predict(sp.X_test), s=sp.s_test)
     expected = ("yes" if abs(di[False] - 1) <= 0.05 else "no",

@@ -48,7 +48,7 @@ __all__ = [
     "adult_auditability",
     "compas_auditability",
     "adult_fairgp",
-    "propublica_fairgp",
+    "compas_fairgp",
     "split",
 ]
 
@@ -265,7 +265,7 @@ def adult_fairgp() -> TabularData:
     income above $50K. Protected: ``race`` (White = 1, every other race = 0) and ``sex``
     (Male = 1). Features: the 12 columns other than ``fnlwgt``, the label and the protected
     attribute in use (the other protected attribute stays a feature: :func:`split` handles that
-    with ``include_protected``).
+    with ``s_as_input`` and ``other_protected``).
 
     See the chapter :doc:`/book/data`.
     """
@@ -284,7 +284,7 @@ def adult_fairgp() -> TabularData:
     )
 
 
-def propublica_fairgp() -> TabularData:
+def compas_fairgp() -> TabularData:
     """ProPublica COMPAS as the FairGP paper used it (the fairness-comparison benchmark): 6,167 rows.
 
     ProPublica's filters give 6,172 rows; the benchmark then drops rows with a missing value in
@@ -305,7 +305,7 @@ def propublica_fairgp() -> TabularData:
     df["race_caucasian"] = _binary(df["race"], "Caucasian")
     df["sex_male"] = _binary(df["sex"], "Male")
     return TabularData(
-        name="propublica (FairGP)", frame=df, label="y",
+        name="compas (FairGP)", frame=df, label="y",
         protected={"race": "race_caucasian", "sex": "sex_male"},
         categorical=["age_cat", "c_charge_degree", "c_charge_desc"],
         numerical=["age", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count",
@@ -340,7 +340,7 @@ class Split:
         indicators).
     s_column : int or None
         The column of ``attribute`` in ``X``; ``None`` when it is not a feature
-        (``include_protected=False``).
+        (``s_as_input=False``).
     attribute : str
         The name of the protected attribute this split is for (a key of
         ``TabularData.protected``).
@@ -406,7 +406,7 @@ def split(
     *,
     test_size: float = 0.2,
     seed: int = 0,
-    include_protected: bool = True,
+    s_as_input: bool = True,
     other_protected: bool = True,
     encoding: str = "onehot",
     stratify: bool = False,
@@ -424,16 +424,17 @@ def split(
         0.2 of Adult's 30,940 rows gives the auditability paper's 24,752/6,188).
     seed
         Seed of the random permutation; the same seed gives the same split.
-    include_protected
-        ``True``: every protected attribute is a feature, as a raw 0/1 column that is *not*
-        standardized, so that a unit change in it is exactly a change of group; that is what
-        prediction sensitivity differentiates. ``s_column`` is the column of
+    s_as_input
+        Whether a model of this split reads ``s``. ``True``: ``attribute`` is a feature (and the
+        other protected attributes too, unless ``other_protected=False``), each a raw 0/1 column
+        that is *not* standardized, so that a unit change in it is exactly a change of group; that
+        is what prediction sensitivity differentiates. ``s_column`` is the column of
         ``attribute``. ``False``: the protected attribute ``attribute`` is left out of the
         features (the other protected attributes stay in, unless ``other_protected=False``) and
         ``s_column`` is ``None``.
     other_protected
         ``False`` leaves the *other* protected attributes out of the features too (with
-        ``include_protected=False``: no protected attribute is a feature), as the FairGP paper's
+        ``s_as_input=False``: no protected attribute is a feature), as the FairGP paper's
         benchmark does for its GPs, SVM and logistic regression. ``S_train``/``S_test`` still hold
         every protected attribute.
     encoding
@@ -484,7 +485,7 @@ def split(
 
     Without the attribute among the features (a model that does not read it):
 
-    >>> blind = split(data, "sex", test_size=0.3, seed=0, include_protected=False)
+    >>> blind = split(data, "sex", test_size=0.3, seed=0, s_as_input=False)
     >>> blind.feature_names, blind.s_column, blind.s_test.tolist() == parts.s_test.tolist()
     (['age', 'job=b', 'job=c'], None, True)
     """
@@ -511,7 +512,7 @@ def split(
     if not isinstance(other_protected, (bool, np.bool_)):
         raise ValueError(f"other_protected must be True or False, got {other_protected!r}")
     prot_names = [a for a in data.protected
-                  if (a == attribute and include_protected) or (a != attribute and other_protected)]
+                  if (a == attribute and s_as_input) or (a != attribute and other_protected)]
     feats = _features(data, prot_names, encoding, drop_first)
     names = list(feats.columns)
     X = feats.to_numpy(dtype=np.float64)

@@ -104,8 +104,8 @@ def _with_aliases(colors: dict, aliases: dict) -> dict:
 # One colour per *thing*, across every table below: a colour that means a model never means a
 # measure, an attribute, an architecture or a label too (tests/test_plots.py checks it).
 _MODELS = {
-    "unfair": "#000000",                     # the unmitigated network: black, marker o
-    "fair": OKABE_ITO["bluish green"],       # the pivot-trained (mitigated) network, marker s
+    "unmitigated": "#000000",                # the unmitigated network: black, marker o
+    "mitigated (pivot)": OKABE_ITO["bluish green"],   # the pivot-trained (mitigated) network, marker s
     "GP": "#99DDFF",                         # light cyan ...
     "GP*": "#225555",                        # ... and dark cyan (the same hue; GP* also reads s)
     "FairGP": OKABE_ITO["reddish purple"],   # light purple ...
@@ -119,20 +119,13 @@ _MODELS = {
     "target-label network": "#8C564B",       # brown: a network trained through target labels (Part III)
     "target-label network*": "#4A2A1A",      # dark brown: the same, reading s (the starred variant)
 }
-_MODEL_ALIASES = {
-    '"unfair"': "unfair", "network": "unfair", "unmitigated": "unfair", '"unfair" (unmitigated)': "unfair",
-    '"unfair" (no mitigation)': "unfair", "unmitigated network": "unfair",
-    '"fair"': "fair", "pivot": "fair", "pivot network": "fair", "mitigated": "fair",
-    '"fair" (mitigated)': "fair", '"fair" (pivot)': "fair", "mitigated (pivot)": "fair",
-    "SVM (linear)": "SVM", "logistic": "logistic regression",
-    "target labels": "target-label network", "target labels*": "target-label network*",
-}
-#: One colour per model or mitigation; the names the chapters use map to the same colour.
+#: One colour per model or mitigation, keyed by the model's one name (the notation page lists them).
 MODEL_COLORS = dict(_MODELS)
 #: One marker per model (a model and its starred variant share a hue and differ in marker).
-MODEL_MARKERS = {"unfair": "o", "fair": "s", "GP": "o", "GP*": "D", "FairGP": "s", "FairGP*": "^",
-                 "SVM": "v", "SVM (RBF)": "v", "logistic regression": "P", "target-label network": "X",
-                 "target-label network*": "P", "ZafarAccuracy": "<", "ZafarFairness": ">", "ZafarEqOpp": "<"}
+MODEL_MARKERS = {"unmitigated": "o", "mitigated (pivot)": "s", "GP": "o", "GP*": "D", "FairGP": "s",
+                 "FairGP*": "^", "SVM": "v", "SVM (RBF)": "v", "logistic regression": "P",
+                 "target-label network": "X", "target-label network*": "P", "ZafarAccuracy": "<",
+                 "ZafarFairness": ">", "ZafarEqOpp": "<"}
 
 _MEASURES = {
     "sensitivity": TOL_MUTED["indigo"],           # plain prediction sensitivity
@@ -217,23 +210,23 @@ def use_book_style() -> None:
 def color(name) -> str:
     """The book's fixed colour for a group role (0/1), model, measure, attribute or architecture.
 
-    A quoted '"unfair"' or '"fair"' is the model; the colours of the paper's *labels* of a
-    prediction are :data:`LABEL_COLORS` (pass it as ``palette``).
+    A model goes by its one name (:data:`MODEL_COLORS`: ``"unmitigated"``, ``"mitigated (pivot)"``,
+    ``"GP"``, ...); the paper's quoted '"unfair"' and '"fair"' name the *labels* of a prediction,
+    whose colours are :data:`LABEL_COLORS` (pass it as ``palette``).
 
-    Raises ``KeyError`` for a name the book has no colour for. See the chapter
-    :doc:`/book/data`.
+    Raises ``KeyError``, naming the book's names, for a name the book has no colour for. See the
+    chapter :doc:`/book/data`.
     """
     if isinstance(name, (bool, np.bool_)):
         raise KeyError(f"no book colour for {name!r}")
     if isinstance(name, (int, np.integer)) and int(name) in GROUP_COLORS:
         return GROUP_COLORS[int(name)]
-    if name in _MODEL_ALIASES:                 # '"unfair"' names the model; LABEL_COLORS the label
-        return MODEL_COLORS[_MODEL_ALIASES[name]]
     for table in (MODEL_COLORS, MEASURE_COLORS, ATTRIBUTE_COLORS, ARCHITECTURE_COLORS):
         if name in table:
             return table[name]
-    raise KeyError(f"no book colour for {name!r}; the book's names are "
-                   f"{sorted(set(MODEL_COLORS) | set(MEASURE_COLORS) | set(ATTRIBUTE_COLORS))} and 0/1 for groups")
+    raise KeyError(f"no book colour for {name!r}; the book's names are: models {list(MODEL_COLORS)}, "
+                   f"measures {list(MEASURE_COLORS)}, attributes {list(ATTRIBUTE_COLORS)}, "
+                   f"architectures {list(ARCHITECTURE_COLORS)}, and 0/1 for groups")
 
 
 def palette(names: Sequence) -> dict:
@@ -248,7 +241,8 @@ def palette(names: Sequence) -> dict:
 
 
 def _marker(name) -> str:
-    return MODEL_MARKERS.get(_MODEL_ALIASES.get(name, name), "o")
+    """The model's marker; a circle for a hue that is no model (an attribute, a target, ...)."""
+    return MODEL_MARKERS.get(name, "o")
 
 
 def group_palette(groups: Sequence[str]) -> dict:

@@ -115,30 +115,30 @@ def _auditability_data(dataset: str, features: str = "book") -> _data.TabularDat
     return data
 
 
-def _standardize_protected(sp: _data.Split) -> _data.Split:
+def _standardize_protected(split: _data.Split) -> _data.Split:
     """The split with its protected input columns standardised like the others (training statistics)."""
-    cols = sorted(sp.s_columns.values())
+    cols = sorted(split.s_columns.values())
     if not cols:
-        return sp
-    mu = sp.X_train[:, cols].astype(np.float64).mean(axis=0)
-    sd = sp.X_train[:, cols].astype(np.float64).std(axis=0)
+        return split
+    mu = split.X_train[:, cols].astype(np.float64).mean(axis=0)
+    sd = split.X_train[:, cols].astype(np.float64).std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
-    X_train, X_test = sp.X_train.copy(), sp.X_test.copy()
+    X_train, X_test = split.X_train.copy(), split.X_test.copy()
     X_train[:, cols] = ((X_train[:, cols] - mu) / sd).astype(np.float32)
     X_test[:, cols] = ((X_test[:, cols] - mu) / sd).astype(np.float32)
-    mean, std = sp.mean.copy(), sp.std.copy()
+    mean, std = split.mean.copy(), split.std.copy()
     mean[cols], std[cols] = mu, sd
-    return dataclasses.replace(sp, X_train=X_train, X_test=X_test, mean=mean, std=std)
+    return dataclasses.replace(split, X_train=X_train, X_test=X_test, mean=mean, std=std)
 
 
 def auditability_split(dataset: str, attribute: str = "race", *, seed: int = AUDITABILITY_SPLIT["seed"],
-                       include_protected: bool = True, features: str = "book",
+                       s_as_input: bool = True, features: str = "book",
                        standardize_protected: bool = False) -> _data.Split:
     """``"adult"`` or ``"compas"`` prepared and split as the auditability paper did.
 
     :func:`fairnotes.data.split` of :func:`fairnotes.data.adult_auditability` or
     :func:`fairnotes.data.compas_auditability` with a 20% test part; both protected attributes
-    (race, sex) are raw 0/1 features unless ``include_protected=False`` drops ``attribute``.
+    (race, sex) are raw 0/1 features unless ``s_as_input=False`` drops ``attribute``.
     Readings of the paper (for the pivot's ablation): ``features`` picks COMPAS's feature set
     (:data:`COMPAS_FEATURES`); ``standardize_protected=True`` standardises the protected input
     columns with the training part's statistics, like every other column, so that a change of
@@ -147,12 +147,12 @@ def auditability_split(dataset: str, attribute: str = "race", *, seed: int = AUD
     """
     data = _auditability_data(dataset, features)
     sp = _data.split(data, attribute, test_size=AUDITABILITY_SPLIT["test_size"], seed=seed,
-                     include_protected=include_protected)
+                     s_as_input=s_as_input)
     return _standardize_protected(sp) if standardize_protected else sp
 
 
 def unmitigated_epochs(dataset: str, architecture: str) -> int:
-    """Epochs of the book's unmitigated ("unfair") model of one (dataset, architecture) pair.
+    """Epochs of the book's unmitigated model of one (dataset, architecture) pair.
 
     The paper states none. Adult linear 10, Adult CNN 3 (10 with ``FAIRNOTES_PAPER_SIZE=1``),
     COMPAS linear 20, COMPAS CNN 10; 1-2 in fast mode. Every chapter of Part II trains its
@@ -180,7 +180,7 @@ def unmitigated_model(
     *,
     epochs: int | None = None,
     attribute: str = "race",
-    include_protected: bool = True,
+    s_as_input: bool = True,
     batch_size: int = 64,
     seed: int = 0,
     train_rows: int | None = None,
@@ -206,7 +206,7 @@ def unmitigated_model(
 
     _check_pair(dataset, architecture)
     _check_features_as(architecture, features_as)
-    sp = auditability_split(dataset, attribute, seed=seed, include_protected=include_protected, features=features,
+    sp = auditability_split(dataset, attribute, seed=seed, s_as_input=s_as_input, features=features,
                             standardize_protected=standardize_protected)
     epochs = unmitigated_epochs(dataset, architecture) if epochs is None else epochs
     extra = {"features_as": features_as} if architecture == "cnn" else {}
@@ -234,10 +234,10 @@ def _check_features_as(architecture: str, features_as: str) -> None:
 RECIPE_LAMBDAS = {"race": 130.0, "sex": 30.0}
 
 def pivot_settings(dataset: str, architecture: str) -> dict:
-    """The settings of the book's mitigated ("fair") model of one (dataset, architecture) pair.
+    """The settings of the book's mitigated (pivot) model of one (dataset, architecture) pair.
 
-    Keys: ``unfair_epochs``, ``unfair_batch_size``, ``train_rows`` (the unmitigated model, as
-    :func:`unmitigated_model`), ``start`` (``"scratch"``: the "fair" model is a network of its own,
+    Keys: ``unmitigated_epochs``, ``unmitigated_batch_size``, ``train_rows`` (the unmitigated
+    model, as :func:`unmitigated_model`), ``start`` (``"scratch"``: the mitigated model is a network of its own,
     not a copy of the unmitigated one), and the arguments of
     :func:`fairnotes.adversarial.train_adversarial`: ``lambdas``, ``pretrain_epochs``,
     ``adversary_epochs``, ``n_iterations``, ``batch_size``, ``adversary_batch_size``,
@@ -245,7 +245,7 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
     ``eval_every`` (in steps of the game, i.e. rounds).
 
     The paper read as literally as its text and the pivot recipe it follows allow (Tonk &
-    Griffioen), for both architectures: the "fair" network trained from scratch, 2 epochs of
+    Griffioen), for both architectures: the mitigated network trained from scratch, 2 epochs of
     classifier pretraining and 5 of the adversary's, then the recipe's 164 rounds of two
     classifier steps of 32 rows and adversary mini-batches of 128 on every training row; Adam at
     the paper's 0.001 for classifier and adversary; the recipe's trade-off weights (race 130, sex
@@ -255,7 +255,7 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
     (:data:`PIVOT_READINGS`).
     """
     _check_pair(dataset, architecture)
-    s = dict(unfair_epochs=unmitigated_epochs(dataset, architecture), unfair_batch_size=64,
+    s = dict(unmitigated_epochs=unmitigated_epochs(dataset, architecture), unmitigated_batch_size=64,
              train_rows=unmitigated_train_rows(dataset, architecture), start="scratch",
              lambdas=dict(RECIPE_LAMBDAS), pretrain_epochs=2, adversary_epochs=5, batch_size=32,
              adversary_batch_size=128, classifier_steps=2, learning_rate=PAPER_LR,
@@ -289,7 +289,7 @@ CNN_LAMBDA_FACTOR = 0.3
 
 def first_game(dataset: str, architecture: str) -> dict:
     """The settings (keyword arguments of :func:`book_models`, ``start`` included) of the game the
-    book played before it adopted the literal reading of :func:`pivot_settings`: the "fair"
+    book played before it adopted the literal reading of :func:`pivot_settings`: the mitigated
     model started from a copy of the unmitigated one, 100 rounds (164 with
     ``FAIRNOTES_PAPER_SIZE=1``); the CNN the kernel-3 reading (``features_as="sequence"``) with a
     classifier learning rate of 0.0001, :data:`CNN_LAMBDA_FACTOR` times the recipe's lambdas and
@@ -306,7 +306,7 @@ def first_game(dataset: str, architecture: str) -> dict:
     return s
 
 
-#: The "fair" model as the paper's text and its recipe read most literally (:func:`pivot_settings`,
+#: The mitigated model as the paper's text and its recipe read most literally (:func:`pivot_settings`,
 #: the book's game), as changes of :func:`first_game`: trained from scratch with the recipe's
 #: pretraining (2 epochs, then 164 rounds), Adam at the paper's 0.001 with the recipe's weights for
 #: both architectures, the adversary on every training row, and the kernel-1 CNN.
@@ -355,33 +355,35 @@ def pivot_reading(reading: str, dataset: str, architecture: str) -> dict | None:
 
 @dataclass
 class BookModels:
-    """The "unfair" (unmitigated) and "fair" (mitigated) models of one dataset and architecture.
+    """The unmitigated and the mitigated (pivot) model of one dataset and architecture.
 
-    See the chapter :doc:`/book/adversarial`, section "The book's models".
+    The paper calls them the "unfair" and the "fair" model; the book keeps those quoted words for
+    the *labels* of a prediction (:func:`fairnotes.evaluation.match_labels`). See the chapter
+    :doc:`/book/adversarial`, section "The book's models".
     """
 
     dataset: str
     architecture: str
     split: _data.Split
-    unfair: object
-    fair: object
-    unfair_history: pd.DataFrame
-    fair_history: pd.DataFrame
+    unmitigated: object
+    mitigated: object
+    unmitigated_history: pd.DataFrame
+    mitigated_history: pd.DataFrame
     settings: dict = field(default_factory=dict)
     train_index: np.ndarray | None = None
 
     def predictions(self) -> tuple[np.ndarray, np.ndarray]:
-        """0/1 test predictions of the "unfair" and the "fair" model."""
+        """0/1 test predictions of the unmitigated and the mitigated model."""
         from fairnotes import models
 
-        return models.predict(self.unfair, self.split.X_test), models.predict(self.fair, self.split.X_test)
+        return models.predict(self.unmitigated, self.split.X_test), models.predict(self.mitigated, self.split.X_test)
 
 
-def book_models(dataset: str, architecture: str, *, progress: bool | None = None, include_protected: bool = True,
+def book_models(dataset: str, architecture: str, *, progress: bool | None = None, s_as_input: bool = True,
                 start: str | None = None, reading: str | None = None, **overrides) -> BookModels:
-    """Train (or load from the disk cache) the book's "unfair" and "fair" model for one pair.
+    """Train (or load from the disk cache) the book's unmitigated and mitigated (pivot) model for one pair.
 
-    The "unfair" model is :func:`unmitigated_model`; the "fair" one is a network of its own
+    The unmitigated model is :func:`unmitigated_model`; the mitigated one is a network of its own
     (seed ``seed + 1``) trained by :func:`fairnotes.adversarial.train_adversarial` with
     :func:`pivot_settings`, race and sex as the adversary's targets. Every chapter that calls this
     with the same arguments gets the same two models (the second from the cache).
@@ -389,12 +391,13 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     For an ablation, keyword ``overrides`` replace settings of the game (``lambdas``,
     ``n_iterations``, ``adversary_rows``, ``classifier_learning_rate``, ...: the keys of
     :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes), and
-    ``include_protected=False`` trains both models without race and sex among their inputs (the
-    adversary still sees both). ``start="scratch"`` (the book's) trains the "fair" model from a
-    freshly initialised network (seed ``seed + 1``, so not the unmitigated model's initial weights)
-    with the recipe's pretraining (``pretrain_epochs``): two independently trained networks, as the
-    paper trains "a fair model" beside "an unfair model"; ``start="unmitigated"`` starts it from a
-    copy of the unmitigated model (the first game, :func:`first_game`). See the chapter
+    ``s_as_input=False`` trains both models without race (the unmitigated model's ``attribute``)
+    among their inputs; sex stays one, and the adversary still sees both. ``start="scratch"``
+    (the book's) trains the mitigated model from a freshly initialised network (seed ``seed + 1``,
+    so not the unmitigated model's initial weights) with the recipe's pretraining
+    (``pretrain_epochs``): two independently trained networks, as the paper trains "a fair model"
+    beside "an unfair model"; ``start="unmitigated"`` starts it from a copy of the unmitigated
+    model (the first game, :func:`first_game`). See the chapter
     :doc:`/book/adversarial`, section "The book's models", and :doc:`/book/audit`.
 
     Readings of the paper: the keys of :data:`READING_DEFAULTS` are settings too (``features``,
@@ -423,15 +426,17 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
     if start not in ("unmitigated", "scratch"):
         raise ValueError(f"start must be 'unmitigated' or 'scratch', got {start!r}")
     st.update(overrides)
-    st["include_protected"] = bool(include_protected)
+    # Recorded in the settings only: the training cache's key is the trainers' arguments and the
+    # data (fairnotes._cache.key), so the flag's name is no part of it and cached networks stay valid.
+    st["s_as_input"] = bool(s_as_input)
     st["start"] = start
     # One thread for both architectures: a float sum's order depends on the thread count, so the
     # same seed gives the same networks (and the chapters' numbers) only on a fixed count.
     with _torch.num_threads(1):
-        unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
-                                                 batch_size=st["unfair_batch_size"], seed=st["seed"],
+        unfair, h_unfair, sp = unmitigated_model(dataset, architecture, epochs=st["unmitigated_epochs"],
+                                                 batch_size=st["unmitigated_batch_size"], seed=st["seed"],
                                                  train_rows=st["train_rows"], progress=progress,
-                                                 include_protected=bool(include_protected), features=st["features"],
+                                                 s_as_input=bool(s_as_input), features=st["features"],
                                                  standardize_protected=bool(st["standardize_protected"]),
                                                  features_as=st["features_as"])
         n = len(sp.X_train) if st["train_rows"] is None else st["train_rows"]
@@ -456,7 +461,7 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
 #: comparison framework (the authors' fork); the protected attribute not a feature, the other one a
 #: feature, each categorical column one ordinal code. The framework's GP inputs differ (one-hot
 #: categories, neither protected attribute): :data:`BENCHMARK_FEATURES`.
-FAIRGP_SPLIT = dict(test_size=1 / 3, include_protected=False, other_protected=True, encoding="ordinal",
+FAIRGP_SPLIT = dict(test_size=1 / 3, s_as_input=False, other_protected=True, encoding="ordinal",
                    stratify=True, drop_first=True, standardize=True)
 
 #: The overrides of :data:`FAIRGP_SPLIT` that give the GP inputs of the FairGP paper's benchmark
@@ -464,18 +469,18 @@ FAIRGP_SPLIT = dict(test_size=1 / 3, include_protected=False, other_protected=Tr
 #: dropped, and neither protected attribute among the features (``fairgp_split(..., **BENCHMARK_FEATURES)``).
 BENCHMARK_FEATURES = dict(encoding="onehot", other_protected=False, drop_first=False)
 
-_FAIRGP_DATA = {"adult": _data.adult_fairgp, "propublica": _data.propublica_fairgp}
+_FAIRGP_DATA = {"adult": _data.adult_fairgp, "compas": _data.compas_fairgp}
 
 
 def fairgp_split(dataset, attribute: str, seed: int = 0, **overrides) -> _data.Split:
-    """``"adult"`` or ``"propublica"`` (or a :class:`~fairnotes.data.TabularData`) split as the FairGP paper.
+    """``"adult"`` or ``"compas"`` (or a :class:`~fairnotes.data.TabularData`) split as the FairGP paper.
 
     :data:`FAIRGP_SPLIT`; keyword ``overrides`` change one of its settings (e.g.
     ``encoding="onehot"`` for an ablation). See the chapter :doc:`/book/fairgp_parity`.
     """
     if isinstance(dataset, str):
         if dataset not in _FAIRGP_DATA:
-            raise ValueError(f"dataset must be 'adult' or 'propublica' (or a TabularData), got {dataset!r}")
+            raise ValueError(f"dataset must be 'adult' or 'compas' (or a TabularData), got {dataset!r}")
         dataset = _FAIRGP_DATA[dataset]()
     unknown = sorted(set(overrides) - set(FAIRGP_SPLIT))
     if unknown:
@@ -562,11 +567,11 @@ def fairgp_authors_settings(n_train: int, **overrides) -> dict:
 _KINDS = ("GP", "GP*", "FairGP", "FairGP*")
 
 
-def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, seed: int = 0,
+def fit_fairgp(split: _data.Split, kind: str, *, target="mean", parameters=None, seed: int = 0,
                eval_every: int | None = None, progress: bool | None = None, desc: str | None = None, **settings):
     """Fit a ``"GP"``, ``"GP*"``, ``"FairGP"`` or ``"FairGP*"`` on a split, as the FairGP chapters do.
 
-    A star reads ``s`` as an input. FairGP's debiasing parameters are ``parameters`` if given,
+    A star reads ``s`` as an input (``s_as_input=True``). FairGP's debiasing parameters are ``parameters`` if given,
     else :func:`fairnotes.target_labels.parity_parameters` of the *training* part's base rates
     and ``target`` (demographic parity). Fit settings: :func:`fairgp_settings` with ``settings``
     overriding. ``eval_every`` (steps) records accuracy and group rates on the test part during training;
@@ -582,14 +587,14 @@ def fit_fairgp(sp: _data.Split, kind: str, *, target="mean", parameters=None, se
             raise ValueError(f"a plain {kind} takes no debiasing parameters")
         P = None
     else:
-        P = parameters if parameters is not None else target_labels.parity_parameters(sp.base_rates(), target)
+        P = parameters if parameters is not None else target_labels.parity_parameters(split.base_rates(), target)
     settings = {k: v for k, v in settings.items() if v is not None}  # None: the default setting
     from fairnotes import fairgp  # TensorFlow and GPflow (the fairnotes[gp] extra), after the cheap checks
 
     clf = fairgp.FairGP(P, s_as_input=kind.endswith("*"), seed=seed, desc=desc or kind, progress=progress,
                         **fairgp_settings(**settings))
-    return clf.fit(sp.X_train, sp.y_train, sp.s_train,
-                   eval_set=(sp.X_test, sp.y_test, sp.s_test) if eval_every is not None else None,
+    return clf.fit(split.X_train, split.y_train, split.s_train,
+                   eval_set=(split.X_test, split.y_test, split.s_test) if eval_every is not None else None,
                    eval_every=eval_every)
 
 
@@ -666,7 +671,7 @@ def target_label_model(
     st.update(overrides)
     if st["start"] not in (None, "unmitigated"):
         raise ValueError(f"start must be None or 'unmitigated', got {st['start']!r}")
-    sp = auditability_split(dataset, attribute, seed=0, include_protected=bool(s_as_input))
+    sp = auditability_split(dataset, attribute, seed=0, s_as_input=bool(s_as_input))
     n = len(sp.X_train) if st["train_rows"] is None else int(st["train_rows"])
     if st["start"] == "unmitigated":
         if not s_as_input:

@@ -29,7 +29,7 @@ def test_raw_files_load_with_original_columns():
         (data.adult_auditability, 30940, None),
         (data.compas_auditability, 6172, None),
         (data.adult_fairgp, 30162, {"sex": (0.1145, 0.3171), "race": (0.1562, 0.2667)}),
-        (data.propublica_fairgp, 6167, {"sex": (0.3432, 0.4773), "race": (0.4878, 0.3833)}),
+        (data.compas_fairgp, 6167, {"sex": (0.3432, 0.4773), "race": (0.4878, 0.3833)}),
     ],
 )
 def test_preprocessing_reproduces_the_papers_row_counts(make, rows, rates):
@@ -70,12 +70,12 @@ def test_split_gives_the_auditability_paper_sizes_and_is_seeded():
 
 def test_split_without_the_protected_attribute_and_ordinal_encoding():
     d = data.adult_fairgp()
-    sp = data.split(d, "sex", test_size=1 / 3, include_protected=False, encoding="ordinal", stratify=True)
+    sp = data.split(d, "sex", test_size=1 / 3, s_as_input=False, encoding="ordinal", stratify=True)
     assert sp.s_column is None
     assert "sex" not in sp.feature_names and "race" in sp.feature_names
     assert sp.n_features == 12  # the 12 columns other than fnlwgt, the label and sex
     # the benchmark's GP inputs: neither protected attribute, every category one-hot (no level dropped)
-    bench = data.split(d, "sex", test_size=1 / 3, include_protected=False, other_protected=False,
+    bench = data.split(d, "sex", test_size=1 / 3, s_as_input=False, other_protected=False,
                        encoding="onehot", drop_first=False, stratify=True)
     assert "race" not in bench.feature_names and "sex" not in bench.feature_names
     assert bench.s_columns == {} and list(bench.S_train.columns) == ["race", "sex"]

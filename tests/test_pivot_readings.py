@@ -182,7 +182,7 @@ def test_book_models_trains_a_reading(tmp_path, monkeypatch):
                              n_iterations=2)
     assert bm.settings["features_as"] == "channels" and bm.settings["start"] == "scratch"
     assert bm.settings["pretrain_epochs"] == 2 and bm.settings["adversary_class_weight"] == "balanced"
-    assert bm.unfair.config["features_as"] == "channels" and bm.fair.config["features_as"] == "channels"
-    assert len(bm.fair_history) >= 2
+    assert bm.unmitigated.config["features_as"] == "channels" and bm.mitigated.config["features_as"] == "channels"
+    assert len(bm.mitigated_history) >= 2
     unfair, fair = bm.predictions()
     assert unfair.shape == fair.shape == bm.split.y_test.shape

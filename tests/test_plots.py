@@ -91,20 +91,27 @@ def test_aliases_share_their_things_colour():
                         (plots.ARCHITECTURE_COLORS, "architectures"), (plots.ATTRIBUTE_COLORS, "attributes"),
                         (plots.LABEL_COLORS, "labels")]:
         assert set(table.values()) == set(registry[kind].values()), f"{kind}: a colour outside the registry"
-    assert plots.color("unmitigated") == plots.color('"unfair"') == plots.color("network") == plots.color("unfair")
-    assert plots.color("mitigated (pivot)") == plots.color("pivot") == plots.color("fair")
     assert plots.color("plain") == plots.color("sensitivity")
     assert plots.color("smooth sensitivity") == plots.color("smooth (max)")
-    assert plots.color("target labels*") == plots.color("target-label network*")
     assert plots.color("cnn") == plots.color("CNN")
     # the paper's *label* "unfair" is not the unmitigated model's colour
-    assert plots.LABEL_COLORS['"unfair"'] != plots.color('"unfair"')
-    assert plots.LABEL_COLORS['"fair"'] != plots.color('"fair"')
+    assert plots.LABEL_COLORS['"unfair"'] != plots.color("unmitigated")
+    assert plots.LABEL_COLORS['"fair"'] != plots.color("mitigated (pivot)")
+
+
+def test_one_name_per_model():
+    """A model has one name: the colour and marker tables share their keys, and no other name has a colour."""
+    assert list(plots.MODEL_COLORS) == list(plots.registry()["models"])
+    assert set(plots.MODEL_MARKERS) == set(plots.MODEL_COLORS)
+    for name in ["unfair", '"unfair"', "network", "fair", '"fair"', "pivot", "mitigated", "SVM (linear)",
+                 "logistic", "target labels"]:
+        with pytest.raises(KeyError, match=r"no book colour for .*models .*unmitigated.*mitigated \(pivot\)"):
+            plots.color(name)
 
 
 def test_colour_is_not_the_only_carrier():
     """Models that share a hue differ in marker; the architectures differ in line style and marker."""
-    for a, b in [("GP", "GP*"), ("FairGP", "FairGP*"), ("unfair", "fair"),
+    for a, b in [("GP", "GP*"), ("FairGP", "FairGP*"), ("unmitigated", "mitigated (pivot)"),
                  ("target-label network", "target-label network*")]:
         assert plots.MODEL_MARKERS[a] != plots.MODEL_MARKERS[b], (a, b)
     assert plots.ARCHITECTURE_LINESTYLES["linear"] != plots.ARCHITECTURE_LINESTYLES["CNN"]
@@ -122,9 +129,8 @@ def test_measures_have_distinct_colours():
 def test_colours_are_fixed():
     # the book's figures and prose rely on these: a change must be deliberate
     assert plots.GROUP_COLORS == {0: "#D55E00", 1: "#0072B2"}
-    assert plots.color("unfair") == plots.color('"unfair"') == plots.color("network") == "#000000"
-    assert plots.color("fair") == plots.color("pivot network") == "#009E73"
-    assert plots.color("SVM (linear)") == plots.color("SVM")
+    assert plots.color("unmitigated") == "#000000"
+    assert plots.color("mitigated (pivot)") == "#009E73"
     assert plots.palette(["GP", "FairGP*"]) == {"GP": plots.MODEL_COLORS["GP"], "FairGP*": plots.MODEL_COLORS["FairGP*"]}
 
 
@@ -277,7 +283,7 @@ def test_place_labels_avoids_collisions():
 
 def test_tradeoff_labels_do_not_collide():
     t = pd.DataFrame({"DI": [0.30, 0.305, 0.5, 0.90, 0.905], "accuracy": [0.85, 0.851, 0.83, 0.81, 0.8105],
-                      "model": ["unfair", "fair", "GP", "FairGP", "FairGP*"]})
+                      "model": ["unmitigated", "mitigated (pivot)", "GP", "FairGP", "FairGP*"]})
     fig = plots.tradeoff(t, "DI", "accuracy", label="model", hue="model", xref=1)
     anns = [c for c in fig.axes[0].texts]
     assert len(anns) == 5 and _overlaps(anns) == []

@@ -67,15 +67,18 @@ def test_pivot_settings_read_the_paper_literally():
 
 
 def test_fairgp_split_and_settings():
-    sp = presets.fairgp_split("propublica", "race", seed=1)
+    sp = presets.fairgp_split("compas", "race", seed=1)
     assert sp.s_column is None and "race" not in sp.feature_names
     n = len(sp.y_train) + len(sp.y_test)
     assert abs(len(sp.y_test) / n - 1 / 3) < 0.01
     np.testing.assert_allclose(sp.base_rates(), [sp.y_train[sp.s_train == g].mean() for g in (0, 1)])
-    onehot = presets.fairgp_split("propublica", "race", seed=1, encoding="onehot")
+    onehot = presets.fairgp_split("compas", "race", seed=1, encoding="onehot")
     assert onehot.n_features > sp.n_features
     with pytest.raises(ValueError, match="unknown split settings"):
-        presets.fairgp_split("propublica", "race", test_fraction=0.5)
+        presets.fairgp_split("compas", "race", test_fraction=0.5)
+    with pytest.raises(ValueError, match="'adult' or 'compas'"):   # one name per dataset: no "propublica"
+        presets.fairgp_split("propublica", "race")
+    assert sp.data.name == "compas (FairGP)" and sp.data.frame.shape[0] == 6167
     with pytest.raises(ValueError, match="unknown FairGP settings"):
         presets.fairgp_settings(inducing=3)
     with pytest.raises(ValueError, match="kind"):

@@ -363,7 +363,7 @@ def pivot_variants(dataset: str, architecture: str) -> list[tuple[str, dict]]:
         out.append(("164 rounds", {**base, "n_iterations": 164}))
     if (dataset, architecture) == ("compas", "cnn") and base.get("adversary_rows") is not None:
         out.append(("adversary on every row", {**base, "adversary_rows": None}))
-    out.append(("race and sex not inputs", {**base, "include_protected": False}))
+    out.append(("race and sex not inputs", {**base, "s_as_input": False}))
     out.append(("'fair' model from scratch", {**base, "start": "scratch", "pretrain_epochs": 2}))
     out.append(("two unmitigated models (seeds 0, 1)", {**base, "noise_floor": True}))
     return out
@@ -374,20 +374,20 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
     from fairnotes.sensitivity import smooth_prediction_sensitivity
 
     ov = dict(overrides)
-    include = ov.pop("include_protected", True)
+    include = ov.pop("s_as_input", True)
     noise_floor = ov.pop("noise_floor", False)
     t0 = time.perf_counter()
-    bm = presets.book_models(dataset, architecture, include_protected=include, progress=False, **ov)
+    bm = presets.book_models(dataset, architecture, s_as_input=include, progress=False, **ov)
     if noise_floor:   # no mitigation: the same unmitigated model trained again with another seed
         from fairnotes import metrics, models
 
         st = bm.settings
-        other, _, _ = presets.unmitigated_model(dataset, architecture, epochs=st["unfair_epochs"],
-                                                batch_size=st["unfair_batch_size"], seed=1, progress=False,
+        other, _, _ = presets.unmitigated_model(dataset, architecture, epochs=st["unmitigated_epochs"],
+                                                batch_size=st["unmitigated_batch_size"], seed=1, progress=False,
                                                 train_rows=st["train_rows"], features_as=st["features_as"])
         # seed=1 also draws another split: predict the book's test rows, as the audit chapter's exercise
-        bm = presets.BookModels(dataset, architecture, bm.split, bm.unfair, other, bm.unfair_history,
-                                bm.fair_history, dict(st, n_iterations=0), bm.train_index)
+        bm = presets.BookModels(dataset, architecture, bm.split, bm.unmitigated, other, bm.unmitigated_history,
+                                bm.mitigated_history, dict(st, n_iterations=0), bm.train_index)
     seconds = time.perf_counter() - t0
     sp = bm.split
     unfair, fair = bm.predictions()
@@ -396,7 +396,7 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
                 "eval_p_rule_race": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["race"].to_numpy()),
                 "eval_p_rule_sex": metrics.p_percent_rule(sp.y_test, fair, s=sp.S_test["sex"].to_numpy())}
     else:
-        last = bm.fair_history.iloc[-1]
+        last = bm.mitigated_history.iloc[-1]
     lam = bm.settings["lambdas"]
     row = {"dataset": dataset, "architecture": architecture, "variant": label,
            "lambda race": 0.0 if noise_floor else lam["race"], "lambda sex": 0.0 if noise_floor else lam["sex"],
@@ -412,7 +412,7 @@ def _pivot_row(dataset, architecture, label, overrides) -> dict:
     rows = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
     row["sensitivity rows"] = len(rows)
     for attr in ("race", "sex"):
-        for which, m in (("unfair", bm.unfair), ("fair", bm.fair)):
+        for which, m in (("unfair", bm.unmitigated), ("fair", bm.mitigated)):
             if include:
                 v = smooth_prediction_sensitivity(m, sp.X_test[rows], sp.s_columns[attr],
                                                   n_samples=PIVOT_SAMPLES, seed=0)
@@ -459,7 +459,7 @@ def _sensitivity_summary(bm, rows) -> dict:
     for attr, cols in (("race", sp.s_columns["race"]), ("sex", sp.s_columns["sex"]),
                        ("both", [sp.s_columns["race"], sp.s_columns["sex"]])):
         v = {which: smooth_prediction_sensitivity(m, sp.X_test[rows], cols, n_samples=PIVOT_SAMPLES, seed=0)
-             for which, m in (("unfair", bm.unfair), ("fair", bm.fair))}
+             for which, m in (("unfair", bm.unmitigated), ("fair", bm.mitigated))}
         out[f"{attr} mean unfair"], out[f"{attr} mean fair"] = float(v["unfair"].mean()), float(v["fair"].mean())
         out[f"{attr} median unfair"], out[f"{attr} median fair"] = float(np.median(v["unfair"])), float(np.median(v["fair"]))
         out[f"{attr} mean ratio"] = out[f"{attr} mean fair"] / out[f"{attr} mean unfair"]
@@ -478,7 +478,7 @@ def _pivot_reading_row(dataset, architecture, reading) -> dict:
     seconds = time.perf_counter() - t0
     sp, st = bm.split, bm.settings
     unfair, fair = bm.predictions()
-    h = bm.fair_history
+    h = bm.mitigated_history
     tail = h.iloc[-5:]
     row = {"dataset": dataset, "architecture": architecture, "reading": reading,
            "CNN layout": st["features_as"] if architecture == "cnn" else "", "features": st["features"],
@@ -498,9 +498,9 @@ def _pivot_reading_row(dataset, architecture, reading) -> dict:
            "p-rule sex, last 5 evaluations: max": float(tail["eval_p_rule_sex"].max()),
            "!Match": int(evaluation.match_labels(unfair, fair).sum()), "test rows": len(unfair),
            # training times as measured when each network was trained (the cache keeps them)
-           "unmitigated training seconds": float(bm.unfair_history["seconds"].iloc[-1]),
+           "unmitigated training seconds": float(bm.unmitigated_history["seconds"].iloc[-1]),
            "mitigation seconds": float(h["seconds"].iloc[-1]),
-           "cached": bool(bm.unfair_history.attrs.get("cached")) and bool(h.attrs.get("cached")),
+           "cached": bool(bm.unmitigated_history.attrs.get("cached")) and bool(h.attrs.get("cached")),
            "seconds": seconds}
     limit = PIVOT_CNN_ADULT_ROWS if (dataset, architecture) == ("adult", "cnn") else PIVOT_ROWS
     n = len(sp.X_test)
@@ -563,7 +563,7 @@ def _zafar_row(data_, attr, seed, label, center, l2, encoding, start, protected)
 
     from fairnotes import baselines, metrics, presets
 
-    sp = presets.fairgp_split(data_, attr, seed, encoding=encoding, include_protected=protected)
+    sp = presets.fairgp_split(data_, attr, seed, encoding=encoding, s_as_input=protected)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -593,7 +593,7 @@ def zafar_eqopp_piece(attr, seed, *cfg) -> dict:
     from fairnotes.runtime import seed_everything
 
     seed_everything(0, torch=False, tensorflow=False)   # numpy and scipy only
-    return _zafar_row(_dataset("propublica_fairgp"), attr, seed, *cfg)
+    return _zafar_row(_dataset("compas_fairgp"), attr, seed, *cfg)
 
 
 def zafar_eqopp_values(rows: dict) -> dict:
@@ -603,7 +603,7 @@ def zafar_eqopp_values(rows: dict) -> dict:
 
 # --------------------------------------------------------------------------- the benchmark's SVM
 
-SVM_REPEATS = {"adult": 3, "propublica": 5}   # splits per attribute
+SVM_REPEATS = {"adult": 3, "compas": 5}   # splits per attribute
 #: (label, split overrides of :func:`fairnotes.presets.fairgp_split`, SVC's gamma, at most this many
 #: training rows ("book": :data:`fairnotes.presets.SVM_TRAIN_ROWS`))
 SVM_CONFIGS = [
@@ -634,9 +634,9 @@ def _svm_row(dataset, attr, seed, label, overrides, gamma, rows) -> dict:
 
 def svm_authors_jobs() -> dict:
     return {f"{dataset}|{attr}|{seed}|{cfg[0]}": (dataset, attr, seed, *cfg)
-            for dataset in ("adult", "propublica") for attr in ("race", "sex")
+            for dataset in ("adult", "compas") for attr in ("race", "sex")
             for seed in range(SVM_REPEATS[dataset]) for cfg in SVM_CONFIGS
-            if not (dataset == "propublica" and cfg[0] == "book, every row")}   # all its rows are the book's
+            if not (dataset == "compas" and cfg[0] == "book, every row")}   # all its rows are the book's
 
 
 def svm_authors_piece(dataset, attr, seed, *cfg) -> dict:
