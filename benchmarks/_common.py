@@ -106,9 +106,9 @@ def unaware_network(epochs: int, fixed: tuple[str, ...]):
     """The book's unmitigated "linear" network on Adult trained without the race column, its split,
     and one shift fitted on the training rows (method "linear", the ``fixed`` features kept):
     ``(net, split, shift)``, as the chapters *Audits through proxies* and *Auditing a deployed model* build them."""
-    from fairnotes import presets, shifts
+    from fairnotes import presets, recipes, shifts
 
-    net, _, sp = presets.unmitigated_model("adult", "linear", epochs=epochs, s_as_input=False, progress=False)
+    net, _, sp = recipes.unmitigated_model("adult", "linear", epochs=epochs, s_as_input=False, progress=False)
     shift = shifts.fit_shift(sp.X_train, sp.s_train, method="linear",
                                      fixed=[sp.feature_names.index(f) for f in fixed])
     return net, sp, shift

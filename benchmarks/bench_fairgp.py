@@ -58,11 +58,11 @@ def step_times(num_inducing: int, batch_size: int, blocks: int, steps_per_block:
     import gpflow
     import tensorflow as tf
 
-    from fairnotes import data, presets, target_labels
+    from fairnotes import data, presets, recipes, target_labels
     from fairnotes import fairgp as fg
 
     d = data.adult_fairgp()
-    sp = presets.fairgp_split(d, "sex", seed)
+    sp = recipes.fairgp_split(d, "sex", seed)
     X = sp.X_train.astype(np.float64)
     n = len(X)
     P = target_labels.parity_parameters(d.base_rates("sex"), "mean")
@@ -98,11 +98,11 @@ def step_times(num_inducing: int, batch_size: int, blocks: int, steps_per_block:
 
 def default_fit(seed: int = 0) -> list[dict]:
     """The book's default fit on Adult (sex, mean target): GP and FairGP, time and metrics."""
-    from fairnotes import data, metrics, presets, target_labels
+    from fairnotes import data, metrics, presets, recipes, target_labels
     from fairnotes import fairgp as fg
 
     d = data.adult_fairgp()
-    sp = presets.fairgp_split(d, "sex", seed)
+    sp = recipes.fairgp_split(d, "sex", seed)
     rows = []
     for name, P in [("GP", None), ("FairGP", target_labels.parity_parameters(d.base_rates("sex"), "mean"))]:
         w0, c0 = time.perf_counter(), time.process_time()

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402  (benchmarks/_common.py)
-from fairnotes import models, presets  # noqa: E402
+from fairnotes import models, presets, recipes  # noqa: E402
 from fairnotes.sensitivity import prediction_sensitivity, proxy_sensitivity  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "proxy.csv"
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     _common.start(args)
 
     unaware, sp_u, shift = _common.unaware_network(args.epochs, fixed=("age",))
-    aware, _, sp = presets.unmitigated_model("adult", "linear", epochs=args.epochs, progress=False)
+    aware, _, sp = recipes.unmitigated_model("adult", "linear", epochs=args.epochs, progress=False)
     X = sp_u.X_test.astype(np.float32)
     X_cf = shift.counterfactual(X, sp_u.s_test).astype(np.float32)
     n, d = X.shape

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402  (benchmarks/_common.py)
-from fairnotes import models, presets  # noqa: E402
+from fairnotes import models, presets, recipes  # noqa: E402
 from fairnotes.runtime import seed_everything  # noqa: E402
 from fairnotes.sensitivity import prediction_sensitivity, smooth_prediction_sensitivity  # noqa: E402
 
@@ -78,7 +78,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(0, tensorflow=False)
-    sp = presets.auditability_split(args.dataset)
+    sp = recipes.auditability_split(args.dataset)
     a = sp.s_column
     model = models.make_model(args.arch, sp.X_train.shape[1], seed=0)
     model, hist = models.train(model, sp.X_train, sp.y_train, eval_set=(sp.X_test, sp.y_test),

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402  (benchmarks/_common.py)
-from fairnotes import models, presets, target_labels  # noqa: E402
+from fairnotes import models, presets, recipes, target_labels  # noqa: E402
 from fairnotes.runtime import seed_everything  # noqa: E402
 
 TARGET = 1.2
@@ -133,7 +133,7 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     seed_everything(0, tensorflow=False)
-    sp = presets.auditability_split(args.dataset)
+    sp = recipes.auditability_split(args.dataset)
     P = target_labels.parity_parameters(sp.base_rates(), "mean")
     print(f"{args.dataset}: {len(sp.y_train)} training rows x {sp.n_features} features; batch {args.batch_size}; "
           f"parameters {np.round(P, 3).tolist()}; torch {torch.__version__} with {torch.get_num_threads()} threads")

@@ -1,7 +1,7 @@
 """Adversarial mitigation: Louppe et al.'s "learning to pivot" as the auditability paper uses it.
 
 Explained in the chapter :doc:`/book/adversarial`; the book's mitigated models are built by
-:func:`fairnotes.presets.book_models`, and the chapter :doc:`/book/audit` audits them.
+:func:`fairnotes.recipes.book_models`, and the chapter :doc:`/book/audit` audits them.
 
 The game
 --------

@@ -236,7 +236,7 @@ def scale_by_maximum(X_train, *others):
     (columns whose maximum is not above 1e-7 are left as they are), applied to ``X_train`` and to
     each array of ``others``; their code scales only when the training inputs' smallest value is 0
     and their largest above 10, as for Adult's one-hot and raw numerical columns (give them
-    unstandardised: ``presets.fairgp_split(..., standardize=False)``). Returns the scaled arrays
+    unstandardised: ``recipes.fairgp_split(..., standardize=False)``). Returns the scaled arrays
     (float64) in the order given. See the chapter :doc:`/book/fairgp_parity`.
     """
     X_train = np.asarray(X_train, dtype=np.float64)

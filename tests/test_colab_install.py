@@ -98,8 +98,8 @@ def test_outside_colab_or_when_installed_the_cell_does_nothing(cells, monkeypatc
     ("import tensorflow as tf", True),
     ("from fairnotes import fairgp as fg", True),
     ("from fairnotes.fairgp import FairGP", True),
-    ("gp = presets.fit_fairgp(sp, 'FairGP')", True),
-    ("%matplotlib inline\nfrom fairnotes import presets\nsp = presets.fairgp_split('adult', 'sex')", False),
+    ("gp = recipes.fit_fairgp(sp, 'FairGP')", True),
+    ("%matplotlib inline\nfrom fairnotes import presets\nsp = recipes.fairgp_split('adult', 'sex')", False),
     ("seed_everything(0, tensorflow=False)\nd = data.adult_fairgp()", False),
 ])
 def test_needs_gp(code, expected):

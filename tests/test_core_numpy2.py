@@ -61,11 +61,11 @@ def test_every_core_module_imports_without_tensorflow_and_gpflow():
 
 def test_fit_fairgp_checks_its_arguments_before_it_needs_gpflow():
     code = WITHOUT_GP + textwrap.dedent("""
-        from fairnotes import presets
-        sp = presets.fairgp_split("compas", "race", seed=1)
+        from fairnotes import presets, recipes
+        sp = recipes.fairgp_split("compas", "race", seed=1)
         for kind in ("SVM", "FairGP"):
             try:
-                presets.fit_fairgp(sp, kind)
+                recipes.fit_fairgp(sp, kind)
             except Exception as e:
                 print(type(e).__name__, str(e).split(":")[0])
     """)

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from fairnotes import adversarial as adv  # noqa: E402
-from fairnotes import models, presets  # noqa: E402
+from fairnotes import models, presets, recipes  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
@@ -124,9 +124,9 @@ def test_balanced_weights_change_the_game_and_are_checked():
 # --------------------------------------------------------------------------- presets: inputs and readings
 
 def test_compas_feature_sets_keep_the_rows_and_add_columns():
-    book = presets.auditability_split("compas")
-    dec = presets.auditability_split("compas", features="decile_score")
-    aif = presets.auditability_split("compas", features="aif360")
+    book = recipes.auditability_split("compas")
+    dec = recipes.auditability_split("compas", features="decile_score")
+    aif = recipes.auditability_split("compas", features="aif360")
     for sp in (dec, aif):
         np.testing.assert_array_equal(sp.test_index, book.test_index)
         np.testing.assert_array_equal(sp.y_test, book.y_test)
@@ -135,14 +135,14 @@ def test_compas_feature_sets_keep_the_rows_and_add_columns():
     assert set(book.feature_names) < set(aif.feature_names)
     assert any(n.startswith("c_charge_desc=") for n in aif.feature_names)
     with pytest.raises(ValueError, match="features"):
-        presets.auditability_split("adult", features="decile_score")
+        recipes.auditability_split("adult", features="decile_score")
     with pytest.raises(ValueError, match="features"):
-        presets.auditability_split("compas", features="all")
+        recipes.auditability_split("compas", features="all")
 
 
 def test_standardised_protected_inputs():
-    raw = presets.auditability_split("compas")
-    std = presets.auditability_split("compas", standardize_protected=True)
+    raw = recipes.auditability_split("compas")
+    std = recipes.auditability_split("compas", standardize_protected=True)
     cols = sorted(raw.s_columns.values())
     np.testing.assert_allclose(std.X_train[:, cols].mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(std.X_train[:, cols].std(axis=0), 1, atol=1e-4)
@@ -170,15 +170,15 @@ def test_pivot_readings_apply_where_they_change_something(monkeypatch):
     with pytest.raises(ValueError, match="unknown reading"):
         presets.pivot_reading("Keras", "adult", "linear")
     with pytest.raises(ValueError, match="changes nothing"):
-        presets.book_models("adult", "linear", reading="kernel-1 CNN")
+        recipes.book_models("adult", "linear", reading="kernel-1 CNN")
     with pytest.raises(ValueError, match="reading of the CNN"):
-        presets.book_models("adult", "linear", features_as="sequence")
+        recipes.book_models("adult", "linear", features_as="sequence")
 
 
 def test_book_models_trains_a_reading(tmp_path, monkeypatch):
     """The literal reading in fast mode: both networks kernel-1 CNNs, the "fair" one from scratch."""
     monkeypatch.setenv("FAIRNOTES_CACHE_DIR", str(tmp_path))
-    bm = presets.book_models("compas", "cnn", reading="literal", progress=False, adversary_class_weight="balanced",
+    bm = recipes.book_models("compas", "cnn", reading="literal", progress=False, adversary_class_weight="balanced",
                              n_iterations=2)
     assert bm.settings["features_as"] == "channels" and bm.settings["start"] == "scratch"
     assert bm.settings["pretrain_epochs"] == 2 and bm.settings["adversary_class_weight"] == "balanced"

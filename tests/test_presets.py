@@ -5,28 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fairnotes import presets, runtime
+from fairnotes import presets, recipes, runtime
 
 
 def test_auditability_split_is_the_papers():
     for dataset, sizes in (("adult", (24752, 6188)), ("compas", (4937, 1235))):
-        sp = presets.auditability_split(dataset)
+        sp = recipes.auditability_split(dataset)
         assert (len(sp.X_train), len(sp.X_test)) == sizes
         assert sp.feature_names[sp.s_column] == "race"
     with pytest.raises(ValueError, match="dataset"):
-        presets.auditability_split("german")
+        recipes.auditability_split("german")
 
 
 def test_unmitigated_model_uses_the_papers_split():
     pytest.importorskip("torch")
-    model, hist, sp = presets.unmitigated_model("compas", "linear", epochs=1, train_rows=300, cache=False,
+    model, hist, sp = recipes.unmitigated_model("compas", "linear", epochs=1, train_rows=300, cache=False,
                                                 progress=False)
     assert (len(sp.X_train), len(sp.X_test)) == (4937, 1235)
     assert model.n_features == sp.X_train.shape[1] and len(hist) == 1
     with pytest.raises(ValueError, match="dataset"):
-        presets.unmitigated_model("german", "linear", epochs=1)
+        recipes.unmitigated_model("german", "linear", epochs=1)
     with pytest.raises(ValueError, match="train_rows"):
-        presets.unmitigated_model("compas", "linear", epochs=1, train_rows=0)
+        recipes.unmitigated_model("compas", "linear", epochs=1, train_rows=0)
 
 
 def test_sizes_follow_the_mode(monkeypatch):
@@ -67,26 +67,26 @@ def test_pivot_settings_read_the_paper_literally():
 
 
 def test_fairgp_split_and_settings():
-    sp = presets.fairgp_split("compas", "race", seed=1)
+    sp = recipes.fairgp_split("compas", "race", seed=1)
     assert sp.s_column is None and "race" not in sp.feature_names
     n = len(sp.y_train) + len(sp.y_test)
     assert abs(len(sp.y_test) / n - 1 / 3) < 0.01
     np.testing.assert_allclose(sp.base_rates(), [sp.y_train[sp.s_train == g].mean() for g in (0, 1)])
-    onehot = presets.fairgp_split("compas", "race", seed=1, encoding="onehot")
+    onehot = recipes.fairgp_split("compas", "race", seed=1, encoding="onehot")
     assert onehot.n_features > sp.n_features
     with pytest.raises(ValueError, match="unknown split settings"):
-        presets.fairgp_split("compas", "race", test_fraction=0.5)
+        recipes.fairgp_split("compas", "race", test_fraction=0.5)
     with pytest.raises(ValueError, match="'adult' or 'compas'"):   # one name per dataset: no "propublica"
-        presets.fairgp_split("propublica", "race")
+        recipes.fairgp_split("propublica", "race")
     assert sp.data.name == "compas (FairGP)" and sp.data.frame.shape[0] == 6167
     with pytest.raises(ValueError, match="unknown FairGP settings"):
         presets.fairgp_settings(inducing=3)
     with pytest.raises(ValueError, match="kind"):
-        presets.fit_fairgp(sp, "SVM")
+        recipes.fit_fairgp(sp, "SVM")
 
 
 def test_book_models_refuses_unknown_overrides():
     with pytest.raises(ValueError, match="unknown pivot settings"):
-        presets.book_models("compas", "linear", lambda_factor=3)
+        recipes.book_models("compas", "linear", lambda_factor=3)
     with pytest.raises(ValueError, match="start must be"):
-        presets.book_models("compas", "linear", start="fresh")
+        recipes.book_models("compas", "linear", start="fresh")

@@ -336,7 +336,7 @@ def test_logistic_regression_model():
 # --------------------------------------------------------------------------- the book's settings
 
 def test_target_label_settings_and_their_checks():
-    from fairnotes import presets
+    from fairnotes import presets, recipes
 
     for dataset in ("adult", "compas"):
         for arch in presets.TARGET_ARCHITECTURES:
@@ -354,6 +354,6 @@ def test_target_label_settings_and_their_checks():
     with pytest.raises(ValueError, match="dataset must be"):
         presets.target_label_settings("german", "linear")
     with pytest.raises(ValueError, match="unknown settings"):
-        presets.target_label_model("compas", "logistic", P_DP, epochz=3)
+        recipes.target_label_model("compas", "logistic", P_DP, epochz=3)
     with pytest.raises(ValueError, match="needs s_as_input|use s_as_input=True"):
-        presets.target_label_model("adult", "cnn", P_DP, s_as_input=False, start="unmitigated")
+        recipes.target_label_model("adult", "cnn", P_DP, s_as_input=False, start="unmitigated")

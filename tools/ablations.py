@@ -186,12 +186,12 @@ FAIRGP_CONFIGS = [
 
 
 def _fairgp_row(adult, attr, seed, label, kind, cfg) -> dict:
-    from fairnotes import fairgp, metrics, presets, target_labels
+    from fairnotes import fairgp, metrics, presets, recipes, target_labels
 
     if cfg.get("benchmark"):   # the benchmark's GP inputs: one-hot, neither protected attribute
-        sp = presets.fairgp_split(adult, attr, seed, **presets.BENCHMARK_FEATURES)
+        sp = recipes.fairgp_split(adult, attr, seed, **presets.BENCHMARK_FEATURES)
     else:
-        sp = presets.fairgp_split(adult, attr, seed, encoding=cfg.get("encoding", "ordinal"))
+        sp = recipes.fairgp_split(adult, attr, seed, encoding=cfg.get("encoding", "ordinal"))
     P = None if kind == "GP" else target_labels.parity_parameters(sp.base_rates(), "mean")
     settings = presets.fairgp_settings()
     if "num_inducing" in cfg:
@@ -281,13 +281,13 @@ FAIRGP_AUTHORS_CONFIGS = [
 
 
 def _fairgp_authors_row(adult, attr, seed, label, kind, cfg) -> dict:
-    from fairnotes import fairgp, metrics, presets, target_labels
+    from fairnotes import fairgp, metrics, presets, recipes, target_labels
 
     if cfg.get("authors") or cfg.get("max_scaled"):
-        sp = presets.fairgp_split(adult, attr, seed, **presets.FAIRGP_AUTHORS_SPLIT)
+        sp = recipes.fairgp_split(adult, attr, seed, **presets.FAIRGP_AUTHORS_SPLIT)
         X, X_test = fairgp.scale_by_maximum(sp.X_train, sp.X_test)
     else:
-        sp = presets.fairgp_split(adult, attr, seed, **(presets.BENCHMARK_FEATURES if cfg.get("benchmark") else {}))
+        sp = recipes.fairgp_split(adult, attr, seed, **(presets.BENCHMARK_FEATURES if cfg.get("benchmark") else {}))
         X, X_test = sp.X_train, sp.X_test
     star = kind.endswith("*")
     if cfg.get("authors"):
@@ -347,7 +347,7 @@ PIVOT_SAMPLES = 20          # Gaussian draws of the smooth sensitivity (the CNN'
 
 
 def pivot_variants(dataset: str, architecture: str) -> list[tuple[str, dict]]:
-    """(label, overrides of :func:`fairnotes.presets.book_models`) for one pair: the first game
+    """(label, overrides of :func:`fairnotes.recipes.book_models`) for one pair: the first game
     (:func:`fairnotes.presets.first_game`, labelled "book" in results stored before the book
     adopted the literal reading) and one change of it per row."""
     from fairnotes import presets
@@ -370,23 +370,23 @@ def pivot_variants(dataset: str, architecture: str) -> list[tuple[str, dict]]:
 
 
 def _pivot_row(dataset, architecture, label, overrides) -> dict:
-    from fairnotes import evaluation, presets
+    from fairnotes import evaluation, presets, recipes
     from fairnotes.sensitivity import smooth_prediction_sensitivity
 
     ov = dict(overrides)
     include = ov.pop("s_as_input", True)
     noise_floor = ov.pop("noise_floor", False)
     t0 = time.perf_counter()
-    bm = presets.book_models(dataset, architecture, s_as_input=include, progress=False, **ov)
+    bm = recipes.book_models(dataset, architecture, s_as_input=include, progress=False, **ov)
     if noise_floor:   # no mitigation: the same unmitigated model trained again with another seed
         from fairnotes import metrics, models
 
         st = bm.settings
-        other, _, _ = presets.unmitigated_model(dataset, architecture, epochs=st["unmitigated_epochs"],
+        other, _, _ = recipes.unmitigated_model(dataset, architecture, epochs=st["unmitigated_epochs"],
                                                 batch_size=st["unmitigated_batch_size"], seed=1, progress=False,
                                                 train_rows=st["train_rows"], features_as=st["features_as"])
         # seed=1 also draws another split: predict the book's test rows, as the audit chapter's exercise
-        bm = presets.BookModels(dataset, architecture, bm.split, bm.unmitigated, other, bm.unmitigated_history,
+        bm = recipes.BookModels(dataset, architecture, bm.split, bm.unmitigated, other, bm.unmitigated_history,
                                 bm.mitigated_history, dict(st, n_iterations=0), bm.train_index)
     seconds = time.perf_counter() - t0
     sp = bm.split
@@ -471,10 +471,10 @@ def _sensitivity_summary(bm, rows) -> dict:
 
 
 def _pivot_reading_row(dataset, architecture, reading) -> dict:
-    from fairnotes import evaluation, metrics, presets
+    from fairnotes import evaluation, metrics, presets, recipes
 
     t0 = time.perf_counter()
-    bm = presets.book_models(dataset, architecture, progress=False, reading=reading)
+    bm = recipes.book_models(dataset, architecture, progress=False, reading=reading)
     seconds = time.perf_counter() - t0
     sp, st = bm.split, bm.settings
     unfair, fair = bm.predictions()
@@ -561,9 +561,9 @@ ZAFAR_CONFIGS = [
 def _zafar_row(data_, attr, seed, label, center, l2, encoding, start, protected) -> dict:
     import warnings
 
-    from fairnotes import baselines, metrics, presets
+    from fairnotes import baselines, metrics, presets, recipes
 
-    sp = presets.fairgp_split(data_, attr, seed, encoding=encoding, s_as_input=protected)
+    sp = recipes.fairgp_split(data_, attr, seed, encoding=encoding, s_as_input=protected)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -604,7 +604,7 @@ def zafar_eqopp_values(rows: dict) -> dict:
 # --------------------------------------------------------------------------- the benchmark's SVM
 
 SVM_REPEATS = {"adult": 3, "compas": 5}   # splits per attribute
-#: (label, split overrides of :func:`fairnotes.presets.fairgp_split`, SVC's gamma, at most this many
+#: (label, split overrides of :func:`fairnotes.recipes.fairgp_split`, SVC's gamma, at most this many
 #: training rows ("book": :data:`fairnotes.presets.SVM_TRAIN_ROWS`))
 SVM_CONFIGS = [
     ("book", {"encoding": "onehot"}, "scale", "book"),
@@ -617,10 +617,10 @@ SVM_CONFIGS = [
 
 
 def _svm_row(dataset, attr, seed, label, overrides, gamma, rows) -> dict:
-    from fairnotes import baselines, metrics, presets
+    from fairnotes import baselines, metrics, presets, recipes
 
     t0 = time.perf_counter()
-    sp = presets.fairgp_split(_dataset(f"{dataset}_fairgp"), attr, seed, **overrides)
+    sp = recipes.fairgp_split(_dataset(f"{dataset}_fairgp"), attr, seed, **overrides)
     limit = presets.SVM_TRAIN_ROWS if rows == "book" else rows
     model = baselines.rbf_svm(sp.X_train, sp.y_train, max_train_rows=limit, seed=seed, gamma=gamma)
     pred = model.predict(sp.X_test).astype(np.int64)
