@@ -418,6 +418,18 @@ def place_labels(ax, x, y, texts, fontsize: float | None = None, colors=None, pa
 # ---------------------------------------------------------------------------------------------
 # the figures the book draws again and again
 
+class _PercentTicks(mpl.ticker.Formatter):
+    """Tick labels in %, with as many decimals as the tick step needs (2.5% stays 2.5%, not 2%)."""
+
+    def __call__(self, x, pos=None):
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values):
+        values = np.asarray(values, float)
+        decimals = next((d for d in range(4) if np.allclose(np.round(values, d), values, rtol=0, atol=1e-9)), 4)
+        return [f"{v:.{decimals}f}%" for v in values]
+
+
 def _as_palette(names, pal):
     if pal is None:               # fixed colours; a name the book has none for gets an unused one, with a warning
         out, unknown = {}, []
@@ -522,7 +534,7 @@ def group_distributions(data: pd.DataFrame, x: str, hue: str, panel: str | None 
             ax.set_title(str(p))
         ax.set_xlabel(xlabel or x)
         ax.set_ylabel(ylabel if ylabel is not None else "share of rows per bin")
-        ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(decimals=0))
+        ax.yaxis.set_major_formatter(_PercentTicks())
     handles = [mpl.lines.Line2D([], [], color=pal[h], lw=2) for h in hues]
     figure_legend(fig, handles, [str(h) for h in hues], title=legend_title)
     return fig

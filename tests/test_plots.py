@@ -188,6 +188,17 @@ def test_group_distributions_returns_a_readable_figure():
     assert labels == ["Black", "White"]
 
 
+def test_percent_ticks_keep_the_decimals_of_their_step():
+    fig = plots.group_distributions(_hist_data(), "v", "group", log=True, palette=plots.group_palette(("Black", "White")))
+    ax = fig.axes[0]
+    ax.set_ylim(0, 10), ax.set_yticks([0, 2.5, 5, 7.5, 10])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.0%", "2.5%", "5.0%", "7.5%", "10.0%"]
+    ax.set_ylim(0, 60), ax.set_yticks([0, 20, 40, 60])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0%", "20%", "40%", "60%"]
+
+
 def test_log_histograms_show_shares_per_bin_not_densities():
     """On a log axis a bin's height is the share of the group's rows in it: a narrow bin of a few
     clipped rows near 0 does not tower over the wide bins that hold the mass."""
