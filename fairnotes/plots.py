@@ -600,7 +600,8 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
     """Accuracy against a fairness measure: one point per row, coloured by ``hue``, labelled by ``label``.
 
     Labels are placed by :func:`place_labels`, so they never cover one another, a point or a
-    connecting line. ``markers`` maps a hue to its marker (default: the model's marker, else a
+    connecting line; each hue's markers are a little larger than the next hue's, so that two
+    points at the same place both show. ``markers`` maps a hue to its marker (default: the model's marker, else a
     circle). ``connect`` joins each hue's points in row order; ``xref``/``yref`` draw the parity line; ``errors`` maps
     ``"x"``/``"y"`` to columns of standard deviations drawn as error bars. Returns the figure. See
     the chapter :doc:`/book/adversarial`.
@@ -630,7 +631,7 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
             a.axvline(xref, color="grey", ls="--", lw=1)
         if yref is not None:
             a.axhline(yref, color="grey", ls="--", lw=1)
-        for h in hues:
+        for k, h in enumerate(hues):
             dh = d if h is None else d[d[hue] == h]
             if not len(dh):
                 continue
@@ -640,7 +641,8 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
                 a.errorbar(dh[x], dh[y], xerr=xe, yerr=ye, fmt="none", ecolor=pal[h], alpha=0.6, lw=1)
             if connect:
                 a.plot(dh[x], dh[y], color=pal[h], lw=1.2, alpha=0.8)
-            a.scatter(dh[x], dh[y], color=pal[h], marker=mark(h), s=45,
+            # earlier hues larger, so that a point under a later one still shows around it
+            a.scatter(dh[x], dh[y], color=pal[h], marker=mark(h), s=45 + 20 * (len(hues) - 1 - k),
                       label=None if h is None else str(h), zorder=3, edgecolor="white", linewidth=0.5)
         a.set_xlabel(xlabel or x)
         a.set_ylabel(ylabel or y)
