@@ -176,8 +176,9 @@ def parity_sweep(sweep: pd.DataFrame, *, groups: Mapping[str, tuple[str, str]], 
     -------
     plotly.graph_objects.Figure
         Three panels over the pairs of attribute and model: both groups' acceptance rates (bars in
-        the group colours, the target as a dashed line), DI (1 is parity) and accuracy (model
-        colours and markers of :data:`fairnotes.plots.MODEL_COLORS`); one slider step per target.
+        the group colours, the target as a dashed line drawn behind the bars, so that it never
+        strikes through their values), DIbinary (1 is parity) and accuracy (model colours and markers
+        of :data:`fairnotes.plots.MODEL_COLORS`); one slider step per target.
 
     Raises ``ValueError`` for a missing column or group name. See the chapter
     :doc:`/book/fairgp_parity`.
@@ -216,9 +217,12 @@ def parity_sweep(sweep: pd.DataFrame, *, groups: Mapping[str, tuple[str, str]], 
                              marker_pattern_shape="" if s_ else "/", texttemplate="%{y:.2f}",
                              textposition="outside", cliponaxis=False,
                              hovertemplate="%{x}: %{y:.3f}<extra>" + names[s_] + "</extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=cats, y=[targets[start]] * len(cats), name="target", mode="lines",
+    # the target: a line behind the bars (shapes[0], moved by the slider) and its legend entry
+    fig.add_hline(y=targets[start], line={"color": _REFERENCE, "dash": "dash", "width": 2}, layer="below",
+                  row=1, col=1)
+    fig.add_trace(go.Scatter(x=[None], y=[None], name="target", mode="lines",
                              line={"color": _REFERENCE, "dash": "dash", "width": 2}, hoverinfo="skip"), row=1, col=1)
-    for row, col, label in ((2, "DI", "DI"), (3, "accuracy", "accuracy")):
+    for row, col, label in ((2, "DI", "DIbinary"), (3, "accuracy", "accuracy")):
         fig.add_trace(go.Scatter(x=cats, y=v[col], mode="markers+text", name=label, showlegend=False,
                                  marker={"color": colours, "symbol": symbols, "size": 12,
                                          "line": {"color": "#222222", "width": 1}},
@@ -233,8 +237,8 @@ def parity_sweep(sweep: pd.DataFrame, *, groups: Mapping[str, tuple[str, str]], 
     for t in targets:
         w = values(t)
         steps.append({"method": "update", "args": [
-            {"y": [w["PR0"], w["PR1"], [t] * len(cats), w["DI"], w["accuracy"]]},
-            {"title.text": title(t)}, [0, 1, 2, 3, 4]]})
+            {"y": [w["PR0"], w["PR1"], [None], w["DI"], w["accuracy"]]},
+            {"title.text": title(t), "shapes[0].y0": t, "shapes[0].y1": t}, [0, 1, 2, 3, 4]]})
     top_rate = float(mean[["PR0", "PR1"]].max().max())
     di = mean["DI"].replace([np.inf, -np.inf], np.nan)
     acc = mean["accuracy"]
@@ -242,7 +246,7 @@ def parity_sweep(sweep: pd.DataFrame, *, groups: Mapping[str, tuple[str, str]], 
                       sliders=[_slider(targets, [f"{t:.1f}" for t in targets], "target acceptance rate: ",
                                        start, steps, y=-0.04)])
     fig.update_yaxes(title_text="acceptance rate", range=[0, max(top_rate, max(targets)) * 1.18], row=1, col=1)
-    fig.update_yaxes(title_text="DI", range=[0, max(1.2, float(di.max()) * 1.2)], row=2, col=1)
+    fig.update_yaxes(title_text="DIbinary", range=[0, max(1.2, float(di.max()) * 1.2)], row=2, col=1)
     fig.update_yaxes(title_text="accuracy", range=[float(acc.min()) - 0.02, float(acc.max()) + 0.035], row=3, col=1)
     fig.update_xaxes(tickfont={"size": FONT_PX}, row=3, col=1)
     fig.update_layout(margin={"b": 120})

@@ -338,13 +338,16 @@ def _overlap(a, b) -> float:
     return max(w, 0) * max(h, 0)
 
 
-def place_labels(ax, x, y, texts, fontsize: float | None = None, colors=None, pad: float = 2.0):
+def place_labels(ax, x, y, texts, fontsize: float | None = None, colors=None, pad: float = 2.0,
+                 avoid=()):
     """Write ``texts`` next to the points ``(x, y)`` of ``ax`` where no label covers another or a point.
 
     Each label tries positions around its point, nearest first (right, above, left, below, the
     diagonals, then further out), and takes the first that overlaps no label placed before it, no
-    point, and stays inside the axes; when none is free it takes the least covered one. Returns
-    the list of annotations. See the chapter :doc:`/book/adversarial`.
+    point, no line in ``avoid`` and stays inside the axes; when none is free it takes the least
+    covered one. ``avoid`` is a sequence of ``(xs, ys)`` polylines in data coordinates (the lines
+    that join the points, say). Returns the list of annotations. See the chapter
+    :doc:`/book/adversarial`.
 
     Why not adjustText (issue #27 asked for it unless the book's figures show that it does worse):
     on the book's own labelled figures (11 scenes, 47 labels, recorded from the chapters by
@@ -367,6 +370,13 @@ def place_labels(ax, x, y, texts, fontsize: float | None = None, colors=None, pa
     pts = ax.transData.transform(np.column_stack([x, y]))
     r = 5 * fig.dpi / 72                                    # half a marker, px
     obstacles = [mpl.transforms.Bbox([[px - r, py - r], [px + r, py + r]]) for px, py in pts]
+    for lx, ly in avoid:                                    # a line: small boxes every few pixels along it
+        line = ax.transData.transform(np.column_stack([np.asarray(lx, float), np.asarray(ly, float)]))
+        for (ax0, ay0), (ax1, ay1) in zip(line[:-1], line[1:]):
+            n = max(int(np.hypot(ax1 - ax0, ay1 - ay0) / 3), 1)
+            for t in np.linspace(0, 1, n + 1):
+                px, py = ax0 + t * (ax1 - ax0), ay0 + t * (ay1 - ay0)
+                obstacles.append(mpl.transforms.Bbox([[px - 1, py - 1], [px + 1, py + 1]]))
     inside = ax.get_window_extent(renderer)
     directions = [(1, 0), (0, 1), (-1, 0), (0, -1), (1, 1), (-1, 1), (-1, -1), (1, -1)]
     placed = []
@@ -401,6 +411,18 @@ def place_labels(ax, x, y, texts, fontsize: float | None = None, colors=None, pa
 
 # ---------------------------------------------------------------------------------------------
 # the figures the book draws again and again
+
+class _PercentTicks(mpl.ticker.Formatter):
+    """Tick labels in %, with as many decimals as the tick step needs (2.5% stays 2.5%, not 2%)."""
+
+    def __call__(self, x, pos=None):
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values):
+        values = np.asarray(values, float)
+        decimals = next((d for d in range(4) if np.allclose(np.round(values, d), values, rtol=0, atol=1e-9)), 4)
+        return [f"{v:.{decimals}f}%" for v in values]
+
 
 def _as_palette(names, pal):
     if pal is None:               # fixed colours; a name the book has none for gets an unused one, with a warning
@@ -506,7 +528,7 @@ def group_distributions(data: pd.DataFrame, x: str, hue: str, panel: str | None 
             ax.set_title(str(p))
         ax.set_xlabel(xlabel or x)
         ax.set_ylabel(ylabel if ylabel is not None else "share of rows per bin")
-        ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(decimals=0))
+        ax.yaxis.set_major_formatter(_PercentTicks())
     handles = [mpl.lines.Line2D([], [], color=pal[h], lw=2) for h in hues]
     figure_legend(fig, handles, [str(h) for h in hues], title=legend_title)
     return fig
@@ -567,11 +589,14 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
              panel: str | None = None, hue_order=None, panel_order=None, palette: Mapping | None = None,
              connect: bool = False, xref: float | None = None, yref: float | None = None,
              xlabel: str | None = None, ylabel: str | None = None, errors: Mapping | None = None,
-             height: float = 3.4, width: float | None = None, legend_title: str | None = None, ax=None):
+             height: float = 3.4, width: float | None = None, legend_title: str | None = None, ax=None,
+             markers: Mapping | None = None):
     """Accuracy against a fairness measure: one point per row, coloured by ``hue``, labelled by ``label``.
 
-    Labels are placed by :func:`place_labels`, so they never cover one another. ``connect`` joins
-    each hue's points in row order; ``xref``/``yref`` draw the parity line; ``errors`` maps
+    Labels are placed by :func:`place_labels`, so they never cover one another, a point or a
+    connecting line; each hue's markers are a little larger than the next hue's, so that two
+    points at the same place both show. ``markers`` maps a hue to its marker (default: the model's marker, else a
+    circle). ``connect`` joins each hue's points in row order; ``xref``/``yref`` draw the parity line; ``errors`` maps
     ``"x"``/``"y"`` to columns of standard deviations drawn as error bars. Returns the figure. See
     the chapter :doc:`/book/adversarial`.
     """
@@ -581,6 +606,12 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
     hues = _order(data[hue], hue_order) if hue else [None]
     pal = _as_palette(hues, palette) if hue else {None: PALETTE[0]}
     panels = _order(data[panel], panel_order) if panel else [None]
+
+    def mark(h):
+        if markers is not None and h in markers:
+            return markers[h]
+        return _marker(h) if h is not None else "o"
+
     if ax is not None:
         if panel:
             raise ValueError("ax and panel cannot be used together")
@@ -594,7 +625,7 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
             a.axvline(xref, color="grey", ls="--", lw=1)
         if yref is not None:
             a.axhline(yref, color="grey", ls="--", lw=1)
-        for h in hues:
+        for k, h in enumerate(hues):
             dh = d if h is None else d[d[hue] == h]
             if not len(dh):
                 continue
@@ -604,7 +635,8 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
                 a.errorbar(dh[x], dh[y], xerr=xe, yerr=ye, fmt="none", ecolor=pal[h], alpha=0.6, lw=1)
             if connect:
                 a.plot(dh[x], dh[y], color=pal[h], lw=1.2, alpha=0.8)
-            a.scatter(dh[x], dh[y], color=pal[h], marker=_marker(h) if h is not None else "o", s=45,
+            # earlier hues larger, so that a point under a later one still shows around it
+            a.scatter(dh[x], dh[y], color=pal[h], marker=mark(h), s=45 + 20 * (len(hues) - 1 - k),
                       label=None if h is None else str(h), zorder=3, edgecolor="white", linewidth=0.5)
         a.set_xlabel(xlabel or x)
         a.set_ylabel(ylabel or y)
@@ -612,7 +644,7 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
             a.set_title(str(p))
         a.margins(0.15)
     if hue and hue != label:
-        handles = [mpl.lines.Line2D([], [], color=pal[h], marker=_marker(h), ls="-" if connect else "",
+        handles = [mpl.lines.Line2D([], [], color=pal[h], marker=mark(h), ls="-" if connect else "",
                                     markersize=7) for h in hues]
         if ax is None:
             figure_legend(fig, handles, [str(h) for h in hues], title=legend_title)
@@ -626,7 +658,11 @@ def tradeoff(data: pd.DataFrame, x: str, y: str, label: str | None = None, hue: 
             d = d[d[label].notna() & (d[label].astype(str) != "")]      # an empty label is no label
             if len(d):
                 cols = [pal[h] for h in (d[hue] if hue else [None] * len(d))]
-                place_labels(a, d[x], d[y], d[label], colors=cols)
+                whole = data if p is None else data[data[panel] == p]
+                lines = ([(whole[x] if h is None else whole.loc[whole[hue] == h, x],
+                           whole[y] if h is None else whole.loc[whole[hue] == h, y]) for h in hues]
+                         if connect else ())
+                place_labels(a, d[x], d[y], d[label], colors=cols, avoid=lines)
     return fig
 
 

@@ -51,7 +51,8 @@ def test_parity_sweep_slider_spans_the_targets_and_moves_the_data():
     assert ys[0] != ys[-1], "two targets show the same data"
     # the averaged sweep, not one split: PR0 of (race, FairGP) at 0.3 is 0.5 * 0.3 + 0.005
     assert ys[2][0][0] == pytest.approx(0.155)
-    assert ys[2][2] == [0.3] * 4   # the target line
+    assert [step.args[1]["shapes[0].y0"] for step in slider.steps] == TARGETS   # the target line
+    assert fig.layout.shapes[0].y0 == 0.2 and fig.layout.shapes[0].layer == "below"   # behind the bars' values
     # the initial data are the active step's
     assert list(fig.data[0].y) == ys[1][0]
 

@@ -194,6 +194,17 @@ def test_group_distributions_returns_a_readable_figure():
     assert labels == ["Black", "White"]
 
 
+def test_percent_ticks_keep_the_decimals_of_their_step():
+    fig = plots.group_distributions(_hist_data(), "v", "group", log=True, palette=plots.group_palette(("Black", "White")))
+    ax = fig.axes[0]
+    ax.set_ylim(0, 10), ax.set_yticks([0, 2.5, 5, 7.5, 10])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.0%", "2.5%", "5.0%", "7.5%", "10.0%"]
+    ax.set_ylim(0, 60), ax.set_yticks([0, 20, 40, 60])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0%", "20%", "40%", "60%"]
+
+
 def test_log_histograms_show_shares_per_bin_not_densities():
     """On a log axis a bin's height is the share of the group's rows in it: a narrow bin of a few
     clipped rows near 0 does not tower over the wide bins that hold the mass."""
@@ -290,6 +301,26 @@ def test_tradeoff_labels_do_not_collide():
     assert plots.smallest_text_px(fig) >= 9
     with pytest.raises(ValueError):
         plots.tradeoff(t.iloc[:0], "DI", "accuracy")
+
+
+def test_tradeoff_markers_and_labels_off_the_lines():
+    t = pd.DataFrame({"p": [49.3, 95.5, 96.9, 95.3, 32.2, 96.0, 96.6, 92.8],
+                      "accuracy": [0.844, 0.823, 0.813, 0.803] * 2,
+                      "attribute": ["race"] * 4 + ["sex"] * 4, "lambda": ["x0", "x0.3", "x1", "x3"] * 2})
+    fig = plots.tradeoff(t, "p", "accuracy", label="lambda", hue="attribute", connect=True, xref=80,
+                         markers={"race": "o", "sex": "s"})
+    ax = fig.axes[0]
+    paths = [c.get_paths()[0] for c in ax.collections]
+    assert len(paths) == 2 and len(paths[0].vertices) != len(paths[1].vertices)     # a circle and a square
+    r = fig.canvas.get_renderer()
+    anns = list(ax.texts)
+    assert len(anns) == 8 and _overlaps(anns) == []
+    for line in ax.lines[1:]:                                  # the two connecting lines (the first is xref)
+        xy = ax.transData.transform(line.get_xydata())
+        pts = np.concatenate([np.linspace(a, b, 50) for a, b in zip(xy[:-1], xy[1:])])
+        for a in anns:
+            box = a.get_window_extent(r)
+            assert not any(box.x0 < px < box.x1 and box.y0 < py < box.y1 for px, py in pts), a.get_text()
 
 
 def test_training_curves_and_paper_vs_book():
