@@ -202,3 +202,24 @@ def test_stored_tables_read_back_exactly_as_the_file_writes_them(path):
                 got = back[col].iloc[i]
                 if isinstance(written, float):
                     assert got == written, f"{path.name} {name}[{col!r}] row {i}: file {written!r}, read {got!r}"
+
+
+def test_fairgp_authors_opp_jobs_follow_table_3_and_the_papers_recipe():
+    """The ``fairgp_authors_opp`` ablation (no fit here): every split fits GP, GP* and FairGP and FairGP* at
+    Table 3's target TPRs for race and sex, GP* and GP first; FairGP's target TNR is the smaller of the
+    groups' TNRs of the authors' own GP runs (GP* for FairGP*), as the paper's recipe and its Table 3 give it."""
+    from fairnotes import papers
+
+    jobs = ablations.fairgp_authors_opp_jobs()
+    n = ablations.FAIRGP_AUTHORS_OPP_REPEATS
+    assert len(jobs) == n * 2 * (2 + 2 * len(ablations.FAIRGP_AUTHORS_OPP_TARGETS))
+    assert list(jobs)[:4] == ["race|0|GP*", "sex|0|GP*", "race|0|GP", "sex|0|GP"]
+    assert tuple(ablations.FAIRGP_AUTHORS_OPP_TARGETS) == (0.6, 0.7, 0.8, 0.9, 1.0)
+    t3 = papers.table("fairgp_table3")
+    for attr, seed, label, kind, tpr, tnr in jobs.values():
+        assert (tpr is None) == (kind in ("GP", "GP*")) and (tnr is None) == (tpr is None)
+        if tnr is not None:
+            gp = t3[(t3["attribute"] == attr) & (t3["algorithm"] == kind.replace("FairGP", "GP"))].iloc[0]
+            assert abs(tnr - min(gp["TNR0"], gp["TNR1"])) <= 0.005, (attr, kind, tnr)
+            assert label == f"{kind}, TPR={tpr:.1f}"
+    assert ablations.ABLATIONS["fairgp_authors_opp"][2] == "fairgp_opportunity"
