@@ -369,9 +369,9 @@ def _fairgp_authors_opp_configs() -> list[tuple[str, str, float | None]]:
 
 
 def _fairgp_authors_opp_row(compas, attr, seed, label, kind, target_tpr, target_tnr) -> dict:
-    from fairnotes import fairgp, metrics, presets, target_labels
+    from fairnotes import fairgp, metrics, presets, recipes, target_labels
 
-    sp = presets.fairgp_split(compas, attr, seed, **presets.FAIRGP_AUTHORS_SPLIT)
+    sp = recipes.fairgp_split(compas, attr, seed, **presets.FAIRGP_AUTHORS_SPLIT)
     X, X_test = fairgp.scale_by_maximum(sp.X_train, sp.X_test)
     settings = presets.fairgp_authors_settings(len(sp.y_train))
     star = kind.endswith("*")
@@ -380,7 +380,7 @@ def _fairgp_authors_opp_row(compas, attr, seed, label, kind, target_tpr, target_
     t0 = time.perf_counter()
     clf.fit(X, sp.y_train, sp.s_train)
     seconds = time.perf_counter() - t0
-    summary = metrics.prediction_summary(sp.y_test, clf.predict(X_test, sp.s_test if star else None), sp.s_test)
+    summary = metrics.prediction_summary(sp.y_test, clf.predict(X_test, sp.s_test if star else None), s=sp.s_test)
     return {"attribute": attr, "seed": seed, "model": label, "kind": kind,
             "target TPR": np.nan if target_tpr is None else target_tpr,
             "target TNR": np.nan if target_tpr is None else target_tnr,
@@ -402,7 +402,7 @@ def fairgp_authors_opp_piece(attr, seed, label, kind, target_tpr, target_tnr) ->
     from fairnotes.runtime import seed_everything
 
     seed_everything(0)
-    return _fairgp_authors_opp_row(_dataset("propublica_fairgp"), attr, seed, label, kind, target_tpr, target_tnr)
+    return _fairgp_authors_opp_row(_dataset("compas_fairgp"), attr, seed, label, kind, target_tpr, target_tnr)
 
 
 def fairgp_authors_opp_values(rows: dict) -> dict:
