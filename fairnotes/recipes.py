@@ -75,7 +75,7 @@ def auditability_split(dataset: str, attribute: str = "race", *, seed: int = pre
     :func:`fairnotes.data.compas_auditability` with a 20% test part; both protected attributes
     (race, sex) are raw 0/1 features unless ``s_as_input=False`` drops ``attribute``.
     Readings of the paper (for the pivot's ablation): ``features`` picks COMPAS's feature set
-    (:data:`COMPAS_FEATURES`); ``standardize_protected=True`` standardises the protected input
+    (:data:`fairnotes.presets.COMPAS_FEATURES`); ``standardize_protected=True`` standardises the protected input
     columns with the training part's statistics, like every other column, so that a change of
     group is a change of ``1 / std`` in the column (``split.mean``/``split.std`` hold the
     transformation). See the chapter :doc:`/book/sensitivity`, section "The models".
@@ -105,7 +105,7 @@ def unmitigated_model(
 
     The model is :func:`fairnotes.models.make_model` (``seed``) trained by
     :func:`fairnotes.models.train` with the paper's settings (BCE, Adam at learning rate 0.001) for ``epochs``
-    epochs (default :func:`unmitigated_epochs`) in mini-batches of ``batch_size`` (the paper gives
+    epochs (default :func:`fairnotes.presets.unmitigated_epochs`) in mini-batches of ``batch_size`` (the paper gives
     neither). ``train_rows`` trains on the first ``train_rows`` rows of the (already shuffled)
     training part only; the returned split still holds every row. ``features`` and
     ``standardize_protected`` go to :func:`auditability_split`; ``features_as`` is the CNN's
@@ -170,24 +170,24 @@ def book_models(dataset: str, architecture: str, *, progress: bool | None = None
 
     The unmitigated model is :func:`unmitigated_model`; the mitigated one is a network of its own
     (seed ``seed + 1``) trained by :func:`fairnotes.adversarial.train_adversarial` with
-    :func:`pivot_settings`, race and sex as the adversary's targets. Every chapter that calls this
+    :func:`fairnotes.presets.pivot_settings`, race and sex as the adversary's targets. Every chapter that calls this
     with the same arguments gets the same two models (the second from the cache).
 
     For an ablation, keyword ``overrides`` replace settings of the game (``lambdas``,
     ``n_iterations``, ``adversary_rows``, ``classifier_learning_rate``, ...: the keys of
-    :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes), and
+    :func:`fairnotes.presets.pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes), and
     ``s_as_input=False`` trains both models without race (the unmitigated model's ``attribute``)
     among their inputs; sex stays one, and the adversary still sees both. ``start="scratch"``
     (the book's) trains the mitigated model from a freshly initialised network (seed ``seed + 1``,
     so not the unmitigated model's initial weights) with the recipe's pretraining
     (``pretrain_epochs``): two independently trained networks, as the paper trains "a fair model"
     beside "an unfair model"; ``start="unmitigated"`` starts it from a copy of the unmitigated
-    model (the first game, :func:`first_game`). See the chapter
+    model (the first game, :func:`fairnotes.presets.first_game`). See the chapter
     :doc:`/book/adversarial`, section "The book's models", and :doc:`/book/audit`.
 
-    Readings of the paper: the keys of :data:`READING_DEFAULTS` are settings too (``features``,
+    Readings of the paper: the keys of :data:`fairnotes.presets.READING_DEFAULTS` are settings too (``features``,
     ``standardize_protected``, ``features_as``, ``adversary_class_weight``), and ``reading``
-    names one of :data:`PIVOT_READINGS` (:func:`pivot_reading`; e.g. ``reading="first game"``),
+    names one of :data:`fairnotes.presets.PIVOT_READINGS` (:func:`fairnotes.presets.pivot_reading`; e.g. ``reading="first game"``),
     whose settings (``start`` included) apply before the other ``overrides``.
     """
     from fairnotes import _torch, adversarial
@@ -244,7 +244,7 @@ _FAIRGP_DATA = {"adult": _data.adult_fairgp, "compas": _data.compas_fairgp}
 def fairgp_split(dataset, attribute: str, seed: int = 0, **overrides) -> _data.Split:
     """``"adult"`` or ``"compas"`` (or a :class:`~fairnotes.data.TabularData`) split as the FairGP paper.
 
-    :data:`FAIRGP_SPLIT`; keyword ``overrides`` change one of its settings (e.g.
+    :data:`fairnotes.presets.FAIRGP_SPLIT`; keyword ``overrides`` change one of its settings (e.g.
     ``encoding="onehot"`` for an ablation). See the chapter :doc:`/book/fairgp_parity`.
     """
     if isinstance(dataset, str):
@@ -264,7 +264,7 @@ def fit_fairgp(split: _data.Split, kind: str, *, target="mean", parameters=None,
 
     A star reads ``s`` as an input (``s_as_input=True``). FairGP's debiasing parameters are ``parameters`` if given,
     else :func:`fairnotes.target_labels.parity_parameters` of the *training* part's base rates
-    and ``target`` (demographic parity). Fit settings: :func:`fairgp_settings` with ``settings``
+    and ``target`` (demographic parity). Fit settings: :func:`fairnotes.presets.fairgp_settings` with ``settings``
     overriding. ``eval_every`` (steps) records accuracy and group rates on the test part during training;
     ``progress`` and ``desc`` (default ``kind``) set the progress bar.
     Returns the fitted :class:`fairnotes.fairgp.FairGP`. See the chapter :doc:`/book/fairgp_parity`.
@@ -309,7 +309,7 @@ def target_label_model(
     "*" variant, as FairGP*, and the inputs of the book's unmitigated and pivot networks);
     ``False`` drops its column, so that only the loss reads ``s`` (the other protected attribute
     stays a feature). The test people are the same either way. Settings:
-    :func:`target_label_settings`, with keyword ``overrides``; with ``start="unmitigated"`` the
+    :func:`fairnotes.presets.target_label_settings`, with keyword ``overrides``; with ``start="unmitigated"`` the
     model is fine-tuned from a copy of :func:`unmitigated_model` (which needs ``s_as_input``), and
     ``parameters=None`` returns that unmitigated model itself. Returns ``(model, history, split)``.
     See the chapter :doc:`/book/target_nets`.
