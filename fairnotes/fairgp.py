@@ -418,6 +418,8 @@ class FairGP:
     progress, desc
         tqdm bar over steps via :func:`fairnotes.runtime.progress` (off in fast mode).
 
+    Notes
+    -----
     ``fit(X, y, s)`` trains; ``predict_proba(X, s)`` is ``p(ybar = 1 | x)``; ``predict`` thresholds
     it at 0.5. ``history`` is the history of every trainer (``CONTRIBUTING.md``, "Trainers"), a
     DataFrame with one row per evaluation: ``step``, ``train_elbo`` (mean of the mini-batch ELBO

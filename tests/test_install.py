@@ -35,8 +35,8 @@ def _run(args, env, cwd):
 
 def test_the_installed_package_is_used_and_has_its_data(installed, tmp_path):
     target, env = installed
-    code = ("import fairnotes, fairnotes.presets as p; print(fairnotes.__file__); "
-            "sp = p.auditability_split('compas'); print(len(sp.X_train), len(sp.X_test))")
+    code = ("import fairnotes, fairnotes.recipes as r; print(fairnotes.__file__); "
+            "sp = r.auditability_split('compas'); print(len(sp.X_train), len(sp.X_test))")
     out = _run([sys.executable, "-c", code], env, tmp_path).split()
     assert out[0].startswith(str(target)), f"the checkout's fairnotes was imported: {out[0]}"
     assert out[1:] == ["4937", "1235"]
