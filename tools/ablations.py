@@ -285,8 +285,21 @@ FAIRGP_AUTHORS_CONFIGS = [
 ]
 
 
+def _fit_fairgp(P, star: bool, seed: int, settings: dict, sp, X, X_test):
+    """Fit one FairGP (``P=None``: a plain GP) on the split's training rows given as ``X``; return it, its
+    training seconds and :func:`fairnotes.metrics.prediction_summary` of its test predictions."""
+    from fairnotes import fairgp, metrics
+
+    clf = fairgp.FairGP(P, s_as_input=star, seed=seed, progress=False, **settings)
+    t0 = time.perf_counter()
+    clf.fit(X, sp.y_train, sp.s_train)
+    seconds = time.perf_counter() - t0
+    summary = metrics.prediction_summary(sp.y_test, clf.predict(X_test, sp.s_test if star else None), s=sp.s_test)
+    return clf, seconds, summary
+
+
 def _fairgp_authors_row(adult, attr, seed, label, kind, cfg) -> dict:
-    from fairnotes import fairgp, metrics, presets, recipes, target_labels
+    from fairnotes import fairgp, presets, recipes, target_labels
 
     if cfg.get("authors") or cfg.get("max_scaled"):
         sp = recipes.fairgp_split(adult, attr, seed, **presets.FAIRGP_AUTHORS_SPLIT)
@@ -306,11 +319,7 @@ def _fairgp_authors_row(adult, attr, seed, label, kind, cfg) -> dict:
     if star:
         settings.update({k: cfg[k] for k in ("s_lengthscale", "train_s_lengthscale") if k in cfg})
     P = None if kind == "GP" else target_labels.parity_parameters(sp.base_rates(), "mean")
-    clf = fairgp.FairGP(P, s_as_input=star, seed=seed, progress=False, **settings)
-    t0 = time.perf_counter()
-    clf.fit(X, sp.y_train, sp.s_train)
-    seconds = time.perf_counter() - t0
-    summary = metrics.prediction_summary(sp.y_test, clf.predict(X_test, sp.s_test if star else None), s=sp.s_test)
+    clf, seconds, summary = _fit_fairgp(P, star, seed, settings, sp, X, X_test)
     return {"attribute": attr, "seed": seed, "model": label, "kind": kind,
             "configuration": "authors" if cfg.get("authors") else "book",
             "features": sp.n_features, "M": settings["num_inducing"], "batch": settings["batch_size"],
@@ -369,18 +378,14 @@ def _fairgp_authors_opp_configs() -> list[tuple[str, str, float | None]]:
 
 
 def _fairgp_authors_opp_row(compas, attr, seed, label, kind, target_tpr, target_tnr) -> dict:
-    from fairnotes import fairgp, metrics, presets, recipes, target_labels
+    from fairnotes import fairgp, presets, recipes, target_labels
 
     sp = recipes.fairgp_split(compas, attr, seed, **presets.FAIRGP_AUTHORS_SPLIT)
     X, X_test = fairgp.scale_by_maximum(sp.X_train, sp.X_test)
     settings = presets.fairgp_authors_settings(len(sp.y_train))
     star = kind.endswith("*")
     P = None if target_tpr is None else target_labels.opportunity_parameters(sp.base_rates(), target_tpr, target_tnr)
-    clf = fairgp.FairGP(P, s_as_input=star, seed=seed, progress=False, **settings)
-    t0 = time.perf_counter()
-    clf.fit(X, sp.y_train, sp.s_train)
-    seconds = time.perf_counter() - t0
-    summary = metrics.prediction_summary(sp.y_test, clf.predict(X_test, sp.s_test if star else None), s=sp.s_test)
+    clf, seconds, summary = _fit_fairgp(P, star, seed, settings, sp, X, X_test)
     return {"attribute": attr, "seed": seed, "model": label, "kind": kind,
             "target TPR": np.nan if target_tpr is None else target_tpr,
             "target TNR": np.nan if target_tpr is None else target_tnr,
