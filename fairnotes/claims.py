@@ -124,6 +124,8 @@ class Ledger:
     chapter : str
         The chapter's file name without ``.md`` (``"audit"`` for ``book/audit.md``).
 
+    Notes
+    -----
     Creating a ledger empties the chapter's file in the ledger folder (the chapter is being executed
     again); each :meth:`claim` adds one entry. See :doc:`/book/status`.
     """

@@ -115,6 +115,8 @@ class FairGPLikelihood(ScalarLikelihood):
         ``None`` (default): quadrature. An integer: Monte Carlo expectations with that many draws
         per row, seeded by ``mc_seed``.
 
+    Notes
+    -----
     See the chapter :doc:`/book/target_labels`, section "The likelihood in GPflow".
     """
 

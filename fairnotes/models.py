@@ -90,6 +90,8 @@ class LinearNet(nn.Module):
     dropout
         Dropout probability after each hidden layer (the paper: 0.2; the adversary: 0).
 
+    Notes
+    -----
     ``forward(x)`` returns probabilities of shape ``(n,)`` if ``n_outputs == 1``, else
     ``(n, n_outputs)``. See the chapter :doc:`/book/sensitivity`.
     """
@@ -148,6 +150,8 @@ class ConvNet(nn.Module):
         architecture" (:doc:`/book/audit`, section "Which reading of the paper makes the
         mitigated models group-fair?"). ``"sequence"``: a 1-channel sequence of length ``d``.
 
+    Notes
+    -----
     The last convolution's output, shape ``(n, n_outputs, d)`` (length 1 with
     ``features_as="channels"``), is averaged over the length (global average pooling) to give
     one logit per output. No dropout (the paper's CNN has none). ``forward(x)`` takes ``(n, d)``

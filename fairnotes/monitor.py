@@ -63,6 +63,8 @@ class AuditedModel:
     chunk_size
         Rows per forward-backward pass: the memory of a call is bounded by the chunk.
 
+    Notes
+    -----
     The audited model serves a frozen copy of ``model`` in eval mode, made when it is created: a
     model retrained later is a new ``AuditedModel``, as it is a new deployment.
     """

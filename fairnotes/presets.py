@@ -157,7 +157,7 @@ def pivot_settings(dataset: str, architecture: str) -> dict:
     return s
 
 
-#: The keys of :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes: the
+#: The keys of :func:`pivot_settings` that :func:`fairnotes.adversarial.train_adversarial` takes, the
 #: settings of the game itself (the others train the unmitigated model or choose a reading).
 GAME_KEYS = ("lambdas", "pretrain_epochs", "adversary_epochs", "n_iterations", "batch_size",
               "adversary_batch_size", "adversary_rows", "classifier_steps", "learning_rate",

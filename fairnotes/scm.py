@@ -186,6 +186,8 @@ class SCMData:
     label_weights : ndarray, label_s : float, label_intercept : float
         ``w``, ``a`` and ``c`` of ``P(y = 1 | x, s) = sigmoid(w . x + a s + c)``.
 
+    Notes
+    -----
     :meth:`counterfactual` gives the true counterfactual of any rows (not only the drawn ones) by
     abduction-action-prediction with the true equations; :meth:`label_probability` is the true
     ``P(y = 1 | x, s)``. With ``n_features`` and :meth:`describe` it follows

@@ -112,6 +112,8 @@ class Shift:
     group_sizes : tuple of int
         The number of training rows with ``s = 0`` and ``s = 1``.
 
+    Notes
+    -----
     :meth:`counterfactual` applies the map; :meth:`summary` tabulates it; with
     :meth:`describe` and ``n_features`` it follows :class:`CounterfactualMap`, the protocol an
     audit takes. See the chapter :doc:`/book/proxies`.
