@@ -42,7 +42,7 @@ __all__ = ["Claim", "ClaimError", "Ledger", "LEDGER_ENV", "MODE_ENV", "enforced"
 
 #: The environment variable naming the folder of the claims ledger.
 LEDGER_ENV = "FAIRNOTES_CLAIMS_DIR"
-#: The environment variable that overrides enforcement: ``record`` or ``enforce``.
+#: The environment variable that overrides enforcement — ``record`` or ``enforce``.
 MODE_ENV = "FAIRNOTES_CLAIMS"
 _MODES = ("record", "enforce")
 

@@ -215,7 +215,7 @@ class FairGPLikelihood(ScalarLikelihood):
         return p - p ** 2
 
 
-#: The links ``p(ybar = 1 | f)`` by name: the book's probit (GPflow's ``inv_probit``, as
+#: The links ``p(ybar = 1 | f)`` by name — the book's probit (GPflow's ``inv_probit``, as
 #: ``gpflow.likelihoods.Bernoulli``) and the logistic sigmoid of the FairGP authors' code.
 LINKS = {"probit": inv_probit, "logistic": tf.sigmoid}
 
@@ -258,11 +258,11 @@ def scale_by_maximum(X_train, *others):
     return out
 
 
-#: How ``s`` enters FairGP\*'s kernel (:class:`FairGP`, ``s_kernel``): as a raw 0/1 column with its own
+#: How ``s`` enters FairGP\*'s kernel (:class:`FairGP`, ``s_kernel``) — as a raw 0/1 column with its own
 #: ARD lengthscale (the paper's reading), or as a group index of a coregionalisation kernel.
 S_KERNELS = ("ard", "group")
 
-#: Where the inducing inputs start (:func:`build_svgp`, ``inducing``): a seeded random subset of the
+#: Where the inducing inputs start (:func:`build_svgp`, ``inducing``) — a seeded random subset of the
 #: training rows (the book), or every ``n // M``-th row in order (the FairGP authors' code).
 INDUCING_STARTS = ("random", "stride")
 
@@ -763,7 +763,7 @@ def _step_and_optimizer(model, X, Y, *, natgrad_gamma, learning_rate, learning_r
     return step, adam
 
 
-#: Compiled training steps kept for reuse, by the shape of the problem: key -> (model, step, Adam,
+#: Compiled training steps kept for reuse, by the shape of the problem — key -> (model, step, Adam,
 #: X variable, Y variable). At most :data:`_COMPILED_STEPS_KEPT`, the least recently used dropped.
 _COMPILED_STEPS: "OrderedDict[tuple, tuple]" = OrderedDict()
 _COMPILED_STEPS_KEPT = 8

@@ -90,7 +90,7 @@ TOL_MUTED = {
 PALETTE = ["#4D4D4D", TOL_MUTED["green"], TOL_MUTED["purple"], TOL_MUTED["sand"], TOL_MUTED["teal"],
            TOL_MUTED["wine"], TOL_MUTED["olive"], "#8C564B"]
 
-#: Colour of a group by its role: 0 = unprivileged, 1 = privileged (see :func:`group_palette`).
+#: Colour of a group by its role — 0 = unprivileged, 1 = privileged (see :func:`group_palette`).
 #: These two colours stand for the groups only: no model, measure, attribute, architecture or label
 #: uses them, or a colour near them (``tests/test_plots.py`` checks it).
 GROUP_COLORS = {0: OKABE_ITO["vermillion"], 1: OKABE_ITO["blue"]}
@@ -150,16 +150,16 @@ _ARCHITECTURES = {"linear": "#B3DE69", "CNN": "#2F4F2F"}   # light green-yellow,
 #: The paper's two architectures. Where they share a figure with groups or models, tell them apart
 #: by line style and marker (:data:`ARCHITECTURE_LINESTYLES`, :data:`ARCHITECTURE_MARKERS`).
 ARCHITECTURE_COLORS = _with_aliases(_ARCHITECTURES, {"cnn": "CNN", "Linear": "linear"})
-#: Line style of each architecture: solid for linear, dashed for the CNN.
+#: Line style of each architecture — solid for linear, dashed for the CNN.
 ARCHITECTURE_LINESTYLES = {"linear": "-", "Linear": "-", "CNN": "--", "cnn": "--"}
-#: Marker of each architecture: a circle for linear, a square for the CNN.
+#: Marker of each architecture — a circle for linear, a square for the CNN.
 ARCHITECTURE_MARKERS = {"linear": "o", "Linear": "o", "CNN": "s", "cnn": "s"}
 
-#: The paper's label of a prediction: "unfair" if mitigation changed it (!Match), "fair" otherwise.
+#: The paper's label of a prediction — "unfair" if mitigation changed it (!Match), "fair" otherwise.
 #: Not the models' colours: the label is a property of a prediction, not a network.
 LABEL_COLORS = {'"unfair"': "#994455", '"fair"': "#CAB2D6"}   # dark red-brown; light lavender
 
-#: How :func:`paper_vs_book` draws its three sources: neutral colours that mean no group or model,
+#: How :func:`paper_vs_book` draws its three sources — neutral colours that mean no group or model,
 #: each with its own marker, so that colour is never the only carrier.
 SOURCE_STYLES = {
     "paper": {"color": "#555555", "marker": "o", "mfc": "white"},            # open circle

@@ -297,7 +297,7 @@ FAIRGP_AUTHORS_FIT = dict(num_inducing=500, learning_rate=0.005, learning_rate_d
                           link="logistic", mc_samples=1000, whiten=False, inducing="stride",
                           q_sqrt_scale=float(np.log(2.0)), jitter=0.01, natgrad_gamma=None)
 
-#: The authors' inputs: the benchmark's GP features (:data:`BENCHMARK_FEATURES`) unstandardised, to be
+#: The authors' inputs — the benchmark's GP features (:data:`BENCHMARK_FEATURES`) unstandardised, to be
 #: divided by each column's training maximum (:func:`fairnotes.fairgp.scale_by_maximum`).
 FAIRGP_AUTHORS_SPLIT = dict(BENCHMARK_FEATURES, standardize=False)
 
@@ -334,7 +334,7 @@ def fairgp_authors_settings(n_train: int, **overrides) -> dict:
 
 # --------------------------------------------------------------------------- target labels for every model
 
-#: The models the chapter :doc:`/book/target_nets` trains through target labels: logistic
+#: The models the chapter :doc:`/book/target_nets` trains through target labels — logistic
 #: regression and the auditability paper's two networks (:func:`fairnotes.models.make_model`).
 TARGET_ARCHITECTURES = ("logistic", "linear", "cnn")
 
